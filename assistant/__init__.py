@@ -1,0 +1,1 @@
+"""The assistant: answering, tools and sandbox, service, and the `aiops` command line."""

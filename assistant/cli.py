@@ -1,0 +1,139 @@
+"""The `aiops` command line: a thin layer over the library (progress on stderr, `--json` on stdout)."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any, cast
+
+import click
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from core.errors import AssistantError
+from core.settings import Settings, get_settings
+from index.records import SOURCE_TYPES, SearchFilters, SearchMode, SourceType
+from ingest.summary import IngestSummary
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="AIOps knowledge assistant.")
+err = Console(stderr=True)
+out = Console(soft_wrap=True)
+
+SourceTypeChoice = Enum("SourceTypeChoice", {t: t for t in SOURCE_TYPES}, type=str)  # type: ignore[misc]
+ModeChoice = Enum("ModeChoice", {m: m for m in ("hybrid", "dense", "bm25")}, type=str)  # type: ignore[misc]
+EXIT_PARTIAL = 6  # the run finished, but some inputs failed (listed in the summary)
+
+OrgOption = Annotated[str, typer.Option("--org", help="Organization (tenant) id.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
+
+
+def _settings() -> Settings:
+    return get_settings()
+
+
+@app.command()
+def ingest(
+    path: Annotated[Path, typer.Argument(help="File or folder of docs, runbooks or incident postmortems.")],
+    org: OrgOption,
+    source_type: Annotated[
+        SourceTypeChoice | None,
+        typer.Option("--type", help="Source type of every file (default: from folder names)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Ingest a file or folder for an organization (incremental: unchanged files are skipped)."""
+    from index.factory import open_index
+    from index.tenancy import validate_org
+    from ingest.sync import ingest_path
+
+    validate_org(org)
+    settings = _settings()
+    with open_index(settings) as index, _progress() as bar:
+        task = bar.add_task("ingesting", total=None)
+
+        def advance(source_id: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, description=source_id[-40:])
+
+        summary = ingest_path(index, settings, org, path, cast(SourceType | None, source_type.value if source_type else None), advance)
+    if as_json:
+        print(json.dumps(summary.to_json(), indent=2))
+    else:
+        _print_summary(summary)
+    if not summary.ok:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    org: OrgOption,
+    k: Annotated[int, typer.Option("--k", min=1, max=100, help="Number of hits.")] = 5,
+    source_type: Annotated[
+        list[SourceTypeChoice] | None, typer.Option("--type", help="Only these source types (repeatable).")
+    ] = None,
+    mode: Annotated[ModeChoice, typer.Option("--mode", help="Retrieval: hybrid, dense or bm25.")] = ModeChoice.hybrid,
+    as_json: JsonOption = False,
+) -> None:
+    """Search an organization's knowledge (hybrid dense + BM25, fused by reciprocal rank)."""
+    from index.factory import open_index
+
+    if not query.strip():
+        raise typer.BadParameter("the query is empty", param_hint="QUERY")
+    with open_index(_settings()) as index:
+        filters = SearchFilters.model_validate({"source_types": [t.value for t in source_type or []]})
+        hits = index.search(org, query, k=k, filters=filters, mode=cast(SearchMode, mode.value))
+    if as_json:
+        print(json.dumps([h.to_json() for h in hits], indent=2))
+        return
+    if not hits:
+        out.print(f"no results in organization {org!r}")
+        return
+    for n, hit in enumerate(hits, start=1):
+        data = hit.to_json()
+        where = f"lines {data['line_start']}-{data['line_end']}" if data["line_start"] else f"page {data['page']}"
+        section = f" > {data['section']}" if data["section"] else ""
+        out.print(f"[bold]{n}. {data['title']}{section}[/]  [dim]{data['source_type']} {data['source_id']} "
+                  f"({where}) similarity {hit.similarity:.2f}[/]", highlight=False)
+        out.print("   " + " ".join(str(data["text"]).split())[:300], highlight=False, markup=False)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err, transient=True, disable=not err.is_terminal)
+
+
+def _print_summary(summary: IngestSummary) -> None:
+    s = summary
+    out.print(
+        f"[bold]{s.org}[/] {s.root}: {s.added} added, {s.updated} updated, {s.unchanged} unchanged, "
+        f"{s.deleted} deleted, {len(s.failed)} failed, {len(s.skipped)} skipped; {s.chunks} chunks "
+        f"({s.embedded} embedded, {s.reused} reused) in {s.seconds:.1f}s"
+    )
+    for problem in s.failed:
+        out.print(f"  [red]failed[/]  {problem.source_id}: {problem.reason}")
+    for problem in s.skipped:
+        out.print(f"  [yellow]skipped[/] {problem.source_id}: {problem.reason}")
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Entry point: errors are shown once, as one line, with their own exit code."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        result = app(args=argv, standalone_mode=False)
+    except AssistantError as exc:
+        err.print(f"[red]error:[/] {exc.message}", highlight=False)
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click usage errors arrive as click exceptions
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(130)
+        raise
+    if isinstance(result, int) and result:  # typer.Exit(code) comes back as the code
+        sys.exit(result)
+    return result

@@ -1,0 +1,63 @@
+"""The one error hierarchy of the product.
+
+Every error a user can meet is an ``AssistantError``; each class carries the HTTP status and the CLI exit code that the
+single handler at each boundary maps it to::
+
+    AssistantError                  500 / exit 1
+    +-- InvalidInputError           422 / exit 2   bad question, path, option or file
+    |   +-- InvalidOrgError         422 / exit 2   organization id that is not a valid tenant id
+    +-- NotFoundError               404 / exit 3   path, source or resource that does not exist
+    +-- ConfigurationError          500 / exit 4   settings that cannot work (unknown backend, missing model)
+    +-- IndexUnavailableError       503 / exit 5   the index cannot be opened or answered
+        +-- IndexLockedError        503 / exit 5   another process owns the embedded index
+
+Third-party exceptions are converted to these at the seam where they arise (``raise ... from exc``).
+"""
+
+from __future__ import annotations
+
+
+class AssistantError(Exception):
+    """Base of every error the product reports to a user."""
+
+    http_status: int = 500
+    exit_code: int = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInputError(AssistantError):
+    """The request, option or input file is not acceptable."""
+
+    http_status = 422
+    exit_code = 2
+
+
+class InvalidOrgError(InvalidInputError):
+    """An organization id that is not a valid tenant id."""
+
+
+class NotFoundError(AssistantError):
+    """A path, source or resource that does not exist (or is not visible to the caller)."""
+
+    http_status = 404
+    exit_code = 3
+
+
+class ConfigurationError(AssistantError):
+    """Settings that cannot work."""
+
+    exit_code = 4
+
+
+class IndexUnavailableError(AssistantError):
+    """The index cannot be opened or does not answer."""
+
+    http_status = 503
+    exit_code = 5
+
+
+class IndexLockedError(IndexUnavailableError):
+    """Another process owns the embedded index folder."""

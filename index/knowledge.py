@@ -1,0 +1,168 @@
+"""The knowledge index: the one interface to the tenant-partitioned hybrid index, whatever the backend."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from index.embedding import Embedder, Vectors
+from index.records import Chunk, FoundPoint, SearchFilters, SearchHit, SearchMode, StoredPoint, point_id
+from index.sparse import Bm25Encoder
+from index.store import VectorStore
+from index.tenancy import ORG_FIELD, scope
+
+log = logging.getLogger(__name__)
+
+_WRITE_BATCH = 256
+_STATE_FIELDS = ["source_id", "source_type", "title", "uri", "doc_hash", "sync_root", "chunk_count", "ingested_at"]
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What the index holds of one source document."""
+
+    source_id: str
+    source_type: str
+    title: str
+    uri: str
+    doc_hash: str
+    sync_root: str
+    chunk_count: int
+    ingested_at: str
+
+
+class KnowledgeIndex:
+    """Every read, write and delete takes the organization; the index builds the tenant filter itself."""
+
+    def __init__(
+        self,
+        store: VectorStore,
+        embedder: Embedder,
+        *,
+        rrf_k: int = 60,
+        prefetch_factor: int = 4,
+        sparse: Bm25Encoder | None = None,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.sparse = sparse or Bm25Encoder()
+        self._rrf_k = rrf_k
+        self._prefetch_factor = prefetch_factor
+
+    # -- writes -------------------------------------------------------------------------------------------------
+
+    def write(self, org: str, chunks: Sequence[Chunk], dense: Vectors | None = None) -> int:
+        """Upsert chunks of ``org`` (embedding them unless vectors are given); returns how many were written."""
+        owner = scope(org).org
+        if not chunks:
+            return 0
+        vectors = dense if dense is not None else self.embedder.encode([c.embed_text for c in chunks])
+        if len(vectors) != len(chunks):
+            raise ValueError("one dense vector per chunk is required")
+        for start in range(0, len(chunks), _WRITE_BATCH):
+            batch = chunks[start : start + _WRITE_BATCH]
+            points = [
+                StoredPoint(
+                    id=point_id(owner, c.source_id, c.position),
+                    dense=[float(x) for x in vectors[start + i]],
+                    sparse=self.sparse.encode_document(c.embed_text),
+                    payload={**c.payload, "source_id": c.source_id, "position": c.position, "text": c.text,
+                             ORG_FIELD: owner},
+                )
+                for i, c in enumerate(batch)
+            ]
+            self.store.upsert(points)
+        return len(chunks)
+
+    def delete_sources(self, org: str, source_ids: Sequence[str]) -> None:
+        """Delete every chunk of these sources of ``org``."""
+        if source_ids:
+            self.store.delete(scope(org, source_ids=list(source_ids)))
+
+    def delete_positions(self, org: str, source_id: str, positions: Sequence[int]) -> None:
+        """Delete some chunks of a source by position (the tail of a source that shrank)."""
+        if positions:
+            self.store.delete(scope(org, source_ids=[source_id], positions=list(positions)))
+
+    # -- reads --------------------------------------------------------------------------------------------------
+
+    def search(
+        self,
+        org: str,
+        query: str,
+        k: int = 5,
+        filters: SearchFilters | None = None,
+        mode: SearchMode = "hybrid",
+    ) -> list[SearchHit]:
+        """The ``k`` best chunks of ``org`` for the query."""
+        where = scope(org, filters)
+        dense = self.embedder.encode([query])[0]
+        found = self.store.query(
+            where,
+            [float(x) for x in dense],
+            self.sparse.encode_query(query),
+            limit=k,
+            prefetch_limit=max(k * self._prefetch_factor, 20),
+            mode=mode,
+            rrf_k=self._rrf_k,
+        )
+        return [SearchHit(p.id, p.score, _similarity(dense, p), p.payload) for p in found]
+
+    def sources(self, org: str, sync_root: str | None = None) -> dict[str, SourceState]:
+        """The sources of ``org`` (optionally of one synced folder), from their first chunk."""
+        states: dict[str, SourceState] = {}
+        for p in self.store.scroll(scope(org, sync_root=sync_root, positions=[0]), fields=_STATE_FIELDS):
+            state = SourceState(**{f: _field(p.payload, f) for f in _STATE_FIELDS})
+            states[state.source_id] = state
+        return states
+
+    def chunk_vectors(self, org: str, source_id: str) -> dict[str, list[float]]:
+        """Dense vectors of a source's chunks by content hash, to reuse for chunks that did not change."""
+        return {
+            str(p.payload.get("content_hash")): p.dense
+            for p in self.store.scroll(scope(org, source_ids=[source_id]), fields=["content_hash"], with_dense=True)
+            if p.dense is not None
+        }
+
+    def chunks(self, org: str, source_id: str) -> list[FoundPoint]:
+        """A source's chunks in document order."""
+        found = list(self.store.scroll(scope(org, source_ids=[source_id])))
+        return sorted(found, key=lambda p: int(p.payload.get("position", 0)))
+
+    def count(self, org: str, filters: SearchFilters | None = None) -> int:
+        """Number of chunks of ``org``."""
+        return self.store.count(scope(org, filters))
+
+    # -- lifecycle ----------------------------------------------------------------------------------------------
+
+    def optimize(self) -> None:
+        """Build indexes after a bulk write."""
+        self.store.optimize()
+
+    def close(self) -> None:
+        """Flush and release the backend."""
+        self.store.close()
+
+    def __enter__(self) -> KnowledgeIndex:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
+
+
+def _similarity(query: Any, point: FoundPoint) -> float:
+    if point.dense is None:
+        return 0.0
+    return float(np.dot(np.asarray(query, dtype=np.float32), np.asarray(point.dense, dtype=np.float32)))
+
+
+def _field(payload: dict[str, Any], name: str) -> Any:
+    value = payload.get(name)
+    if name == "chunk_count":
+        return int(value or 0)
+    return "" if value is None else str(value)

@@ -1,0 +1,209 @@
+"""An ingest run: discover, read, parse, chunk, embed and write; skip what did not change; delete what vanished.
+
+State lives in the index itself (each chunk carries its document hash and the folder it was synced from), so the index
+is the single source of truth and a backend switch carries its sync state along.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.settings import Settings
+from index.knowledge import KnowledgeIndex, SourceState
+from index.records import Chunk, SourceType
+from index.tenancy import validate_org
+from ingest.chunking import TextChunk, chunk_blocks
+from ingest.discovery import SourceFile, discover
+from ingest.metadata import incident_metadata, runbook_metadata
+from ingest.parsing import NoContent, ParsedDocument, parse
+from ingest.reading import SourceBytes, UnreadableSource, read_source
+from ingest.summary import FileProblem, IngestSummary
+
+log = logging.getLogger(__name__)
+
+PARSER_VERSION = "1"
+Progress = Callable[[str, int, int], None]  # (source id, files done, files in all)
+
+
+@dataclass
+class _Pending:
+    """A parsed source waiting for its embeddings."""
+
+    source_id: str
+    chunks: list[Chunk]
+    previous: SourceState | None
+
+
+class IngestRun:
+    """One ingest of a path for one organization."""
+
+    def __init__(self, index: KnowledgeIndex, settings: Settings, org: str) -> None:
+        self.index = index
+        self.settings = settings
+        self.org = validate_org(org)
+        self._fingerprint = f"{PARSER_VERSION}:{index.embedder.name}:{settings.chunk_tokens}:{settings.chunk_overlap}"
+
+    def run(self, path: Path, source_type: SourceType | None = None, progress: Progress | None = None) -> IngestSummary:
+        """Ingest ``path``; per-file failures are reported in the summary, never raised."""
+        started = time.perf_counter()
+        found = discover(path, source_type)
+        root = found.root.as_posix()
+        summary = IngestSummary(self.org, root, skipped=[FileProblem(s, r) for s, r in found.skipped])
+        known = self.index.sources(self.org, sync_root=root)
+        seen: set[str] = set()
+        batch: list[_Pending] = []
+        for done, source in enumerate(found.files, start=1):
+            for pending in self._prepare(source, root, known, seen, summary):
+                batch.append(pending)
+            if sum(len(p.chunks) for p in batch) >= self.settings.embedding_batch_size * 8:
+                self._flush(batch, summary)
+                batch = []
+            if progress:
+                progress(source.source_id, done, len(found.files))
+        self._flush(batch, summary)
+        vanished = [sid for sid in known if sid not in seen]
+        self.index.delete_sources(self.org, vanished)
+        summary.deleted = len(vanished)
+        if summary.embedded:
+            self._timed(summary, "optimize", self.index.optimize)
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    def _prepare(
+        self, source: SourceFile, root: str, known: dict[str, SourceState], seen: set[str], summary: IngestSummary
+    ) -> list[_Pending]:
+        t0 = time.perf_counter()
+        try:
+            content = read_source(source.path, self.settings.max_file_bytes)
+        except UnreadableSource as exc:
+            summary.failed.append(FileProblem(source.source_id, str(exc)))
+            seen.update(sid for sid in known if sid == source.source_id or sid.startswith(source.source_id + "#"))
+            return []
+        doc_hash = hashlib.sha256(f"{self._fingerprint}:{content.sha256}".encode()).hexdigest()
+        prior = [s for s in known.values() if s.source_id == source.source_id or
+                 s.source_id.startswith(source.source_id + "#")]
+        if prior and all(s.doc_hash == doc_hash for s in prior):
+            seen.update(s.source_id for s in prior)
+            summary.unchanged += len(prior)
+            return []
+        try:
+            documents = parse(content, source.path.stem)
+        except NoContent as exc:
+            summary.skipped.append(FileProblem(source.source_id, str(exc)))
+            return []
+        except UnreadableSource as exc:
+            summary.failed.append(FileProblem(source.source_id, str(exc)))
+            seen.update(s.source_id for s in prior)
+            return []
+        finally:
+            summary.timings["parse"] = summary.timings.get("parse", 0.0) + time.perf_counter() - t0
+        pending = []
+        for document in documents:
+            source_id = f"{source.source_id}#{document.key}" if document.key else source.source_id
+            seen.add(source_id)
+            chunks = self._chunks(document, source, content, source_id, root, doc_hash)
+            if not chunks:
+                summary.failed.append(FileProblem(source_id, "no text to index"))
+                continue
+            pending.append(_Pending(source_id, chunks, known.get(source_id)))
+        return pending
+
+    def _chunks(
+        self, doc: ParsedDocument, source: SourceFile, content: SourceBytes, source_id: str, root: str, doc_hash: str
+    ) -> list[Chunk]:
+        raw_lines = doc.text.splitlines() if content.format in ("markdown", "text") and not doc.key else None
+        pieces = chunk_blocks(
+            doc.blocks, self.index.embedder.count_tokens, self.settings.chunk_tokens, self.settings.chunk_overlap,
+            raw_lines,
+        )
+        uri = source.path.as_uri() + (f"#{doc.key}" if doc.key else "")
+        base = {
+            "source_type": source.source_type,
+            "title": doc.title,
+            "uri": uri,
+            "doc_hash": doc_hash,
+            "sync_root": root,
+            "chunk_count": len(pieces),
+            "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            **self._type_metadata(doc, source),
+        }
+        return [self._chunk(source_id, i, piece, doc.title, base) for i, piece in enumerate(pieces)]
+
+    @staticmethod
+    def _chunk(source_id: str, position: int, piece: TextChunk, title: str, base: dict[str, Any]) -> Chunk:
+        section = " > ".join(piece.headings)
+        content_hash = hashlib.sha256(f"{title}\n{section}\n{piece.text}".encode()).hexdigest()
+        payload = {**base, "section": section, "content_hash": content_hash,
+                   "line_start": piece.line_start, "line_end": piece.line_end, "page": piece.page}
+        heading = f"{title} > {section}" if section else title
+        return Chunk(source_id, position, piece.text, f"{heading}\n{piece.text}", payload)
+
+    @staticmethod
+    def _type_metadata(doc: ParsedDocument, source: SourceFile) -> dict[str, Any]:
+        if source.source_type == "runbook":
+            return runbook_metadata(doc.front, doc.title, source.path.stem)
+        if source.source_type == "incident":
+            return incident_metadata(doc.front, doc.text, doc.key or source.path.stem)
+        tags = doc.front.get("tags")
+        return {"tags": [str(t) for t in tags]} if isinstance(tags, list) else {}
+
+    def _flush(self, batch: list[_Pending], summary: IngestSummary) -> None:
+        if not batch:
+            return
+        t0 = time.perf_counter()
+        reusable: dict[str, list[float]] = {}
+        for pending in batch:
+            if pending.previous is not None:
+                reusable.update(self.index.chunk_vectors(self.org, pending.source_id))
+        chunks = [c for p in batch for c in p.chunks]
+        missing = [c for c in chunks if c.payload["content_hash"] not in reusable]
+        t1 = time.perf_counter()
+        fresh = self.index.embedder.encode([c.embed_text for c in missing]) if missing else None
+        t2 = time.perf_counter()
+        vectors = {c.payload["content_hash"]: list(v) for c, v in zip(missing, fresh if fresh is not None else [],
+                                                                        strict=True)}
+        for pending in batch:
+            # position 0 carries the source's state, so it is written last: an interrupted run redoes the source
+            ordered = sorted(pending.chunks, key=lambda c: -c.position)
+            dense = np.asarray([vectors.get(c.payload["content_hash"]) or reusable[c.payload["content_hash"]]
+                                for c in ordered], dtype=np.float32)
+            if pending.previous is not None:
+                stale = range(len(pending.chunks), pending.previous.chunk_count)
+                self.index.delete_positions(self.org, pending.source_id, list(stale))
+            self.index.write(self.org, ordered, dense)
+            if pending.previous is None:
+                summary.added += 1
+            else:
+                summary.updated += 1
+        summary.chunks += len(chunks)
+        summary.embedded += len(missing)
+        summary.reused += len(chunks) - len(missing)
+        t3 = time.perf_counter()
+        for stage, seconds in (("reuse_lookup", t1 - t0), ("embed", t2 - t1), ("write", t3 - t2)):
+            summary.timings[stage] = summary.timings.get(stage, 0.0) + seconds
+
+    def _timed(self, summary: IngestSummary, stage: str, work: Callable[[], None]) -> None:
+        t0 = time.perf_counter()
+        work()
+        summary.timings[stage] = summary.timings.get(stage, 0.0) + time.perf_counter() - t0
+
+
+def ingest_path(
+    index: KnowledgeIndex,
+    settings: Settings,
+    org: str,
+    path: Path,
+    source_type: SourceType | None = None,
+    progress: Progress | None = None,
+) -> IngestSummary:
+    """Ingest a file or folder for ``org`` (see IngestRun)."""
+    return IngestRun(index, settings, org).run(path, source_type, progress)
