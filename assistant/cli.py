@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
 import logging
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, cast
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typer.exceptions import TyperException
 
 from core.errors import AssistantError
 from core.settings import Settings, get_settings
@@ -25,6 +25,7 @@ out = Console(soft_wrap=True)
 
 SourceTypeChoice = Enum("SourceTypeChoice", {t: t for t in SOURCE_TYPES}, type=str)  # type: ignore[misc]
 ModeChoice = Enum("ModeChoice", {m: m for m in ("hybrid", "dense", "bm25")}, type=str)  # type: ignore[misc]
+HYBRID = ModeChoice("hybrid")
 EXIT_PARTIAL = 6  # the run finished, but some inputs failed (listed in the summary)
 
 OrgOption = Annotated[str, typer.Option("--org", help="Organization (tenant) id.")]
@@ -58,7 +59,9 @@ def ingest(
         def advance(source_id: str, done: int, total: int) -> None:
             bar.update(task, completed=done, total=total, description=source_id[-40:])
 
-        summary = ingest_path(index, settings, org, path, cast(SourceType | None, source_type.value if source_type else None), advance)
+        summary = ingest_path(
+            index, settings, org, path, cast(SourceType | None, source_type.value if source_type else None), advance
+        )
     if as_json:
         print(json.dumps(summary.to_json(), indent=2))
     else:
@@ -75,7 +78,7 @@ def search(
     source_type: Annotated[
         list[SourceTypeChoice] | None, typer.Option("--type", help="Only these source types (repeatable).")
     ] = None,
-    mode: Annotated[ModeChoice, typer.Option("--mode", help="Retrieval: hybrid, dense or bm25.")] = ModeChoice.hybrid,
+    mode: Annotated[ModeChoice, typer.Option("--mode", help="Retrieval: hybrid, dense or bm25.")] = HYBRID,
     as_json: JsonOption = False,
 ) -> None:
     """Search an organization's knowledge (hybrid dense + BM25, fused by reciprocal rank)."""
@@ -96,14 +99,24 @@ def search(
         data = hit.to_json()
         where = f"lines {data['line_start']}-{data['line_end']}" if data["line_start"] else f"page {data['page']}"
         section = f" > {data['section']}" if data["section"] else ""
-        out.print(f"[bold]{n}. {data['title']}{section}[/]  [dim]{data['source_type']} {data['source_id']} "
-                  f"({where}) similarity {hit.similarity:.2f}[/]", highlight=False)
+        out.print(
+            f"[bold]{n}. {data['title']}{section}[/]  [dim]{data['source_type']} {data['source_id']} "
+            f"({where}) similarity {hit.similarity:.2f}[/]",
+            highlight=False,
+        )
         out.print("   " + " ".join(str(data["text"]).split())[:300], highlight=False, markup=False)
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=err, transient=True, disable=not err.is_terminal)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
 
 
 def _print_summary(summary: IngestSummary) -> None:
@@ -127,13 +140,13 @@ def main(argv: list[str] | None = None) -> Any:
     except AssistantError as exc:
         err.print(f"[red]error:[/] {exc.message}", highlight=False)
         sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors arrive as click exceptions
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(130)
-        raise
+    except typer.Abort:
+        sys.exit(130)
+    except TyperException as exc:  # usage errors (bad option values, missing arguments)
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        sys.exit(int(getattr(exc, "exit_code", 2)))
     if isinstance(result, int) and result:  # typer.Exit(code) comes back as the code
         sys.exit(result)
     return result

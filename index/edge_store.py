@@ -101,13 +101,14 @@ class EdgeStore:
         dense_q = q.Query.Nearest(dense, using=DENSE)
         sparse_q = q.Query.Nearest(q.SparseVector(sparse.indices, sparse.values), using=SPARSE)
         if mode == "hybrid":
+            fusion: Any = q.Fusion.Rrf(k=rrf_k)  # the stubs type Fusion's nested classes as Fusion itself
             request = q.QueryRequest(
                 limit=limit,
                 prefetches=[
                     q.Prefetch(limit=prefetch_limit, query=dense_q, filter=flt),
                     q.Prefetch(limit=prefetch_limit, query=sparse_q, filter=flt),
                 ],
-                query=q.Fusion.Rrf(k=rrf_k),
+                query=fusion,
                 filter=flt,
                 with_payload=True,
                 with_vector=[DENSE],
@@ -155,4 +156,3 @@ class EdgeStore:
         """Flush and release the shard (and its folder lock)."""
         self._shard.flush()
         self._shard.close()
-

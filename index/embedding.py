@@ -7,7 +7,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -102,7 +102,8 @@ class SentenceTransformerEmbedder:
                 from sentence_transformers import SentenceTransformer
                 from transformers.utils import logging as transformers_logging
 
-                transformers_logging.disable_progress_bar()
+                disable_progress_bar: Callable[[], None] = transformers_logging.disable_progress_bar
+                disable_progress_bar()  # no "Loading weights" bar on every start
                 if self._threads:
                     torch.set_num_threads(self._threads)
                 self._model = SentenceTransformer(str(self._path), device="cpu", local_files_only=True)

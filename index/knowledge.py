@@ -71,8 +71,13 @@ class KnowledgeIndex:
                     id=point_id(owner, c.source_id, c.position),
                     dense=[float(x) for x in vectors[start + i]],
                     sparse=self.sparse.encode_document(c.embed_text),
-                    payload={**c.payload, "source_id": c.source_id, "position": c.position, "text": c.text,
-                             ORG_FIELD: owner},
+                    payload={
+                        **c.payload,
+                        "source_id": c.source_id,
+                        "position": c.position,
+                        "text": c.text,
+                        ORG_FIELD: owner,
+                    },
                 )
                 for i, c in enumerate(batch)
             ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from qdrant_client import QdrantClient
@@ -34,12 +35,16 @@ def _native_filter(scope: Scope) -> m.Filter:
             must.append(
                 m.FieldCondition(
                     key=c.key,
-                    range=m.DatetimeRange(
-                        gte=f"{c.gte}T00:00:00Z" if c.gte else None, lte=f"{c.lte}T23:59:59Z" if c.lte else None
-                    ),
+                    range=m.DatetimeRange(gte=_instant(c.gte), lte=_instant(c.lte, end=True)),
                 )
             )
     return m.Filter(must=must)
+
+
+def _instant(day: str | None, end: bool = False) -> datetime | None:
+    if day is None:
+        return None
+    return datetime.fromisoformat(f"{day}T{'23:59:59' if end else '00:00:00'}+00:00")
 
 
 def _schema(kind: str) -> Any:
@@ -153,4 +158,3 @@ class ServerStore:
     def close(self) -> None:
         """Release the client."""
         self._client.close()
-

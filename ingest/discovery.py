@@ -10,8 +10,13 @@ from index.records import SourceType
 from ingest.reading import FORMATS
 
 _TYPE_FOLDERS: dict[str, SourceType] = {
-    "runbook": "runbook", "runbooks": "runbook", "playbooks": "runbook",
-    "incident": "incident", "incidents": "incident", "postmortem": "incident", "postmortems": "incident",
+    "runbook": "runbook",
+    "runbooks": "runbook",
+    "playbooks": "runbook",
+    "incident": "incident",
+    "incidents": "incident",
+    "postmortem": "incident",
+    "postmortems": "incident",
 }
 
 

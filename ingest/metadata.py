@@ -13,7 +13,9 @@ _ALERT_NAME = re.compile(r"^[A-Z][A-Za-z0-9]+$")
 _INCIDENT_ID = re.compile(r"\b([A-Z]{2,}(?:-[A-Z]+)*-?\d{4}-\d{2,4})\b")
 _DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
 _STAT_LINE = re.compile(r"^\s*[-*]\s*([A-Za-z][A-Za-z /]+?)\s*:\s*(.+?)\s*$", re.M)
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(d|days?|h|hrs?|hours?|m|mins?|minutes?|s|secs?|seconds?)(?![a-z])", re.I)
+_DURATION_PART = re.compile(
+    r"(\d+(?:\.\d+)?)\s*(d|days?|h|hrs?|hours?|m|mins?|minutes?|s|secs?|seconds?)(?![a-z])", re.I
+)
 _UNIT_MINUTES = {"d": 1440.0, "h": 60.0, "m": 1.0, "s": 1 / 60}
 
 

@@ -11,6 +11,7 @@ import io
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,14 +120,21 @@ def _parse_records(text: str, suffix: str, fallback_title: str) -> list[ParsedDo
         raise UnreadableSource(f"invalid {suffix.lstrip('.').upper()}: {exc}") from exc
     records = data.get("incidents") if isinstance(data, dict) else data
     if not isinstance(records, list) or not all(isinstance(r, dict) and r.get("id") for r in records):
-        raise UnreadableSource("not an incident export: expected a list of records with an 'id' (or {incidents: [...]})")
+        raise UnreadableSource(
+            "not an incident export: expected a list of records with an 'id' (or {incidents: [...]})"
+        )
     documents = []
     for record in records:
         rendered = render_record(record)
         doc = _parse_text(rendered, "markdown", str(record.get("title") or fallback_title))
         documents.append(
-            ParsedDocument(doc.title, [Block(b.text, b.headings) for b in doc.blocks], dict(record), rendered,
-                           key=str(record["id"]))
+            ParsedDocument(
+                doc.title,
+                [Block(b.text, b.headings) for b in doc.blocks],
+                dict(record),
+                rendered,
+                key=str(record["id"]),
+            )
         )
     return documents
 
@@ -154,14 +162,23 @@ def _inline(value: Any) -> str:
     return str(value)
 
 
-def _partition(text: str, fmt: str) -> list[_Element]:
+def _partitioner(fmt: str) -> Callable[..., list[Any]]:
     if fmt == "markdown":
-        from unstructured.partition.md import partition_md as partition
-    elif fmt == "html":
-        from unstructured.partition.html import partition_html as partition
-    else:
-        from unstructured.partition.text import partition_text as partition
+        from unstructured.partition.md import partition_md
+
+        return partition_md
+    if fmt == "html":
+        from unstructured.partition.html import partition_html
+
+        return partition_html
+    from unstructured.partition.text import partition_text
+
+    return partition_text
+
+
+def _partition(text: str, fmt: str) -> list[_Element]:
     elements = []
+    partition = _partitioner(fmt)
     for e in partition(text=text):
         if e.category in _SKIP_CATEGORIES or not (e.text or "").strip():
             continue

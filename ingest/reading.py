@@ -6,8 +6,18 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-TEXT_FORMATS = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".text": "text", ".log": "text",
-                ".html": "html", ".htm": "html", ".json": "records", ".yaml": "records", ".yml": "records"}
+TEXT_FORMATS = {
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".txt": "text",
+    ".text": "text",
+    ".log": "text",
+    ".html": "html",
+    ".htm": "html",
+    ".json": "records",
+    ".yaml": "records",
+    ".yml": "records",
+}
 BINARY_FORMATS = {".pdf": "pdf"}
 FORMATS = {**TEXT_FORMATS, **BINARY_FORMATS}
 

@@ -89,8 +89,11 @@ class IngestRun:
             seen.update(sid for sid in known if sid == source.source_id or sid.startswith(source.source_id + "#"))
             return []
         doc_hash = hashlib.sha256(f"{self._fingerprint}:{content.sha256}".encode()).hexdigest()
-        prior = [s for s in known.values() if s.source_id == source.source_id or
-                 s.source_id.startswith(source.source_id + "#")]
+        prior = [
+            s
+            for s in known.values()
+            if s.source_id == source.source_id or s.source_id.startswith(source.source_id + "#")
+        ]
         if prior and all(s.doc_hash == doc_hash for s in prior):
             seen.update(s.source_id for s in prior)
             summary.unchanged += len(prior)
@@ -122,7 +125,10 @@ class IngestRun:
     ) -> list[Chunk]:
         raw_lines = doc.text.splitlines() if content.format in ("markdown", "text") and not doc.key else None
         pieces = chunk_blocks(
-            doc.blocks, self.index.embedder.count_tokens, self.settings.chunk_tokens, self.settings.chunk_overlap,
+            doc.blocks,
+            self.index.embedder.count_tokens,
+            self.settings.chunk_tokens,
+            self.settings.chunk_overlap,
             raw_lines,
         )
         uri = source.path.as_uri() + (f"#{doc.key}" if doc.key else "")
@@ -142,8 +148,14 @@ class IngestRun:
     def _chunk(source_id: str, position: int, piece: TextChunk, title: str, base: dict[str, Any]) -> Chunk:
         section = " > ".join(piece.headings)
         content_hash = hashlib.sha256(f"{title}\n{section}\n{piece.text}".encode()).hexdigest()
-        payload = {**base, "section": section, "content_hash": content_hash,
-                   "line_start": piece.line_start, "line_end": piece.line_end, "page": piece.page}
+        payload = {
+            **base,
+            "section": section,
+            "content_hash": content_hash,
+            "line_start": piece.line_start,
+            "line_end": piece.line_end,
+            "page": piece.page,
+        }
         heading = f"{title} > {section}" if section else title
         return Chunk(source_id, position, piece.text, f"{heading}\n{piece.text}", payload)
 
@@ -169,13 +181,16 @@ class IngestRun:
         t1 = time.perf_counter()
         fresh = self.index.embedder.encode([c.embed_text for c in missing]) if missing else None
         t2 = time.perf_counter()
-        vectors = {c.payload["content_hash"]: list(v) for c, v in zip(missing, fresh if fresh is not None else [],
-                                                                        strict=True)}
+        vectors = {
+            c.payload["content_hash"]: list(v) for c, v in zip(missing, fresh if fresh is not None else [], strict=True)
+        }
         for pending in batch:
             # position 0 carries the source's state, so it is written last: an interrupted run redoes the source
             ordered = sorted(pending.chunks, key=lambda c: -c.position)
-            dense = np.asarray([vectors.get(c.payload["content_hash"]) or reusable[c.payload["content_hash"]]
-                                for c in ordered], dtype=np.float32)
+            dense = np.asarray(
+                [vectors.get(c.payload["content_hash"]) or reusable[c.payload["content_hash"]] for c in ordered],
+                dtype=np.float32,
+            )
             if pending.previous is not None:
                 stale = range(len(pending.chunks), pending.previous.chunk_count)
                 self.index.delete_positions(self.org, pending.source_id, list(stale))

@@ -1,0 +1,17 @@
+.PHONY: setup demo test lint bench
+
+setup:
+	./scripts/setup
+
+demo: setup
+	./scripts/demo
+
+test: setup
+	.venv/bin/python -m pytest
+	.venv/bin/python -m pytest -m slow
+
+lint: setup
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
+
+bench: setup
+	.venv/bin/python benchmarks/ingest_search.py
