@@ -1,0 +1,118 @@
+"""The sample corpora and golden sets are well-formed: every expected source exists and holds its expected facts."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections import Counter
+from functools import cache
+from pathlib import Path
+
+import pytest
+import yaml
+
+from evals.golden import KIND_TAGS, GoldenCase, load_cases
+
+CORPORA = Path(__file__).resolve().parents[1] / "corpora"
+ORGS = ("northwind", "orbital")
+PLURAL = {"ingress": "ingresses", "node": "nodes"}
+
+pytestmark = pytest.mark.skipif(not (CORPORA / "evals").is_dir(), reason="golden sets not written yet")
+
+
+@cache
+def cases() -> list[GoldenCase]:
+    return load_cases(CORPORA / "evals")
+
+
+def normalized(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+@cache
+def file_text(path: Path) -> str:
+    if path.suffix == ".pdf":
+        from pdfminer.high_level import extract_text
+
+        return extract_text(str(path))
+    text = path.read_text(encoding="utf-8")
+    if path.suffix in (".html", ".htm"):
+        return html.unescape(re.sub(r"<[^>]+>", " ", text))
+    return text
+
+
+def export_record(path: Path, record_id: str) -> dict[str, object] | None:
+    data = json.loads(path.read_text()) if path.suffix == ".json" else yaml.safe_load(path.read_text())
+    records = data["incidents"] if isinstance(data, dict) else data
+    return next((r for r in records if str(r.get("id")) == record_id), None)
+
+
+def cluster_object_text(source_id: str) -> str | None:
+    _, context, namespace, kind, name = source_id.split("/", 4)
+    folder = CORPORA / "clusters" / context
+    listing = folder / ("nodes.json" if kind == "node" else f"{namespace}/{PLURAL.get(kind, kind + 's')}.json")
+    if not listing.is_file():
+        return None
+    found = [item for item in json.loads(listing.read_text())["items"] if item["metadata"]["name"] == name]
+    if not found:
+        return None
+    parts = [json.dumps(found[0])]
+    logs = folder / namespace / name
+    if logs.is_dir():
+        parts += [p.read_text() for p in sorted(logs.glob("*.txt"))]
+    events = folder / namespace / "events.json"
+    if events.is_file():
+        parts += [json.dumps(e) for e in json.loads(events.read_text())["items"]
+                  if e.get("involvedObject", {}).get("name") == name]
+    return "\n".join(parts)
+
+
+def source_text(org: str, source_id: str) -> str | None:
+    if source_id.startswith("cluster/"):
+        return cluster_object_text(source_id)
+    path, _, record = source_id.partition("#")
+    file = CORPORA / org / path
+    if not file.is_file():
+        return None
+    if record:
+        found = export_record(file, record)
+        return json.dumps(found) if found else None
+    return file_text(file)
+
+
+def test_golden_sets_are_large_enough_and_ids_unique() -> None:
+    ids = [c.id for c in cases()]
+    assert len(ids) >= 120
+    assert len(ids) == len(set(ids)), [i for i, n in Counter(ids).items() if n > 1]
+    assert {c.org for c in cases()} == set(ORGS)
+
+
+def test_every_kind_of_question_is_covered() -> None:
+    counts = Counter(tag for c in cases() for tag in c.tags)
+    for kind in KIND_TAGS:
+        assert counts[kind] >= 5, (kind, counts[kind])
+
+
+@pytest.mark.parametrize("case", cases() if (CORPORA / "evals").is_dir() else [], ids=lambda c: c.id)
+def test_expected_sources_exist_and_hold_the_facts(case: GoldenCase) -> None:
+    texts = []
+    for source_id in case.expected_sources:
+        text = source_text(case.org, source_id)
+        assert text is not None, f"{case.id}: expected source {source_id} does not exist in corpora/{case.org}"
+        texts.append(normalized(text))
+    for fact in case.expected_facts:
+        assert any(normalized(fact) in t for t in texts), f"{case.id}: fact {fact!r} is in none of its sources"
+
+
+def test_corpora_have_the_promised_volume() -> None:
+    for org in ORGS:
+        root = CORPORA / org
+        docs = [p for p in (root / "docs").iterdir() if p.is_file()]
+        assert len(docs) >= 15 and sum(p.suffix == ".pdf" for p in docs) >= 2
+        assert sum(p.suffix == ".html" for p in docs) >= 2
+        assert len(list((root / "runbooks").glob("*.md"))) >= 15
+        assert len(list((root / "incidents").glob("*.md"))) >= 12
+    shared = {p.name for p in (CORPORA / "northwind" / "runbooks").glob("*.md")} & {
+        p.name for p in (CORPORA / "orbital" / "runbooks").glob("*.md")}
+    assert len(shared) >= 3
