@@ -9,8 +9,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from core.errors import InvalidInputError
 
-KIND_TAGS = {"lookup", "paraphrase", "troubleshooting", "incident-recall", "multi-source", "cluster", "unanswerable",
-             "cross-tenant", "multi-turn"}
+KIND_TAGS = {
+    "lookup",
+    "paraphrase",
+    "troubleshooting",
+    "incident-recall",
+    "multi-source",
+    "cluster",
+    "unanswerable",
+    "cross-tenant",
+    "multi-turn",
+}
 SOURCE_TAGS = {"doc", "runbook", "incident", "cluster"}
 
 

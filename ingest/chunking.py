@@ -10,6 +10,7 @@ from ingest.parsing import Block
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
+MIN_CHUNK_TOKENS = 24  # a section smaller than this joins the chunk before it
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -43,7 +44,32 @@ def chunk_blocks(
         current.append(i)
     if current:
         chunks.append(_join([pieces[j] for j in current], raw_lines))
-    return chunks
+    return _absorb_small(chunks, count_tokens, budget, raw_lines)
+
+
+def _absorb_small(
+    chunks: list[TextChunk], count_tokens: TokenCounter, budget: int, raw_lines: list[str] | None
+) -> list[TextChunk]:
+    """Folds a tiny section (an attendee list, a one-line note) into the chunk before it, where the two fit.
+
+    Alone, such a chunk is mostly its title and heading once embedded, and outranks the sections that answer.
+    """
+    sizes = count_tokens([c.text for c in chunks])
+    merged: list[TextChunk] = []
+    merged_sizes: list[int] = []
+    for chunk, size in zip(chunks, sizes, strict=True):
+        if merged and size < MIN_CHUNK_TOKENS and merged_sizes[-1] + size <= budget:
+            previous = merged[-1]
+            text = previous.text + "\n\n" + chunk.text
+            start, end = previous.line_start, chunk.line_end or previous.line_end
+            if raw_lines is not None and start is not None and end is not None:
+                text = "\n".join(raw_lines[start - 1 : end]).strip()
+            merged[-1] = TextChunk(text, previous.headings, start, end, previous.page)
+            merged_sizes[-1] += size
+            continue
+        merged.append(chunk)
+        merged_sizes.append(size)
+    return merged
 
 
 def _overlap_tail(current: list[int], sizes: list[int], overlap: int, room: int) -> list[int]:

@@ -63,8 +63,11 @@ def cluster_object_text(source_id: str) -> str | None:
         parts += [p.read_text() for p in sorted(logs.glob("*.txt"))]
     events = folder / namespace / "events.json"
     if events.is_file():
-        parts += [json.dumps(e) for e in json.loads(events.read_text())["items"]
-                  if e.get("involvedObject", {}).get("name") == name]
+        parts += [
+            json.dumps(e)
+            for e in json.loads(events.read_text())["items"]
+            if e.get("involvedObject", {}).get("name") == name
+        ]
     return "\n".join(parts)
 
 
@@ -114,5 +117,6 @@ def test_corpora_have_the_promised_volume() -> None:
         assert len(list((root / "runbooks").glob("*.md"))) >= 15
         assert len(list((root / "incidents").glob("*.md"))) >= 12
     shared = {p.name for p in (CORPORA / "northwind" / "runbooks").glob("*.md")} & {
-        p.name for p in (CORPORA / "orbital" / "runbooks").glob("*.md")}
+        p.name for p in (CORPORA / "orbital" / "runbooks").glob("*.md")
+    }
     assert len(shared) >= 3

@@ -34,3 +34,19 @@ def test_an_oversized_block_is_split_by_lines_then_words(embedder: SentenceTrans
     assert all(n <= 50 for n in embedder.count_tokens([c.text for c in chunks]))
     assert chunks[0].line_start == 10 and chunks[0].line_end is not None and chunks[0].line_end < 39
     assert "".join(c.text.replace(" ", "").replace("\n", "") for c in chunks).count("timeout") == 400
+
+
+def test_a_tiny_section_joins_the_chunk_before_it(embedder: SentenceTransformerEmbedder) -> None:
+    lines = [
+        "## Lessons",
+        "",
+        "Alert on node memory pressure before the kubelet evicts pods from it.",
+        "",
+        "## Attendees",
+        "",
+        "- AF, RF",
+    ]
+    blocks = [Block(lines[2], ("Lessons",), 3, 3), Block(lines[6], ("Attendees",), 7, 7)]
+    [chunk] = chunk_blocks(blocks, embedder.count_tokens, budget=100, overlap=0, raw_lines=lines)
+    assert chunk.headings == ("Lessons",) and (chunk.line_start, chunk.line_end) == (3, 7)
+    assert chunk.text.endswith("## Attendees\n\n- AF, RF")

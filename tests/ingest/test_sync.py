@@ -81,11 +81,12 @@ def test_a_changed_source_replaces_its_chunks_and_reuses_unchanged_ones(
 
 
 def test_a_shrunk_source_loses_its_stale_tail(index: KnowledgeIndex, settings: Settings, write_files: Writer) -> None:
-    long_doc = "# Long\n\n" + "\n\n".join(f"## Part {i}\n\nDetails of part {i} of the guide." for i in range(6))
+    detail = "Details of part {i}: the steps, the checks to run before and after each step, the dashboards to watch, and whom to tell when done."
+    long_doc = "# Long\n\n" + "\n\n".join(f"## Part {i}\n\n" + detail.format(i=i) for i in range(6))
     root = write_files({"docs/long.md": long_doc})
     ingest_path(index, settings, "acme", root)
     assert len(index.chunks("acme", "docs/long.md")) == 6
-    (root / "docs/long.md").write_text("# Long\n\n## Part 0\n\nDetails of part 0 of the guide.\n")
+    (root / "docs/long.md").write_text("# Long\n\n## Part 0\n\n" + detail.format(i=0) + "\n")
     ingest_path(index, settings, "acme", root)
     assert [p.payload["section"] for p in index.chunks("acme", "docs/long.md")] == ["Part 0"]
 
