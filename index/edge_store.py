@@ -11,7 +11,7 @@ import qdrant_edge as q
 
 from core.errors import IndexLockedError, IndexUnavailableError
 from index.records import FoundPoint, SearchMode, SparseVector, StoredPoint
-from index.store import DENSE, PAYLOAD_INDEXES, SPARSE
+from index.store import DENSE, PAYLOAD_INDEXES, SPARSE, paginate
 from index.tenancy import ORG_FIELD, DateRange, MatchAny, Scope
 
 log = logging.getLogger(__name__)
@@ -128,21 +128,20 @@ class EdgeStore:
     ) -> Iterator[FoundPoint]:
         """Every point in the scope, page by page."""
         flt = _native_filter(scope)
-        offset: Any = None
-        while True:
-            records, offset = self._shard.scroll(
-                q.ScrollRequest(
-                    offset=offset,
-                    limit=_SCROLL_PAGE,
-                    filter=flt,
-                    with_payload=list(fields) if fields is not None else True,
-                    with_vector=[DENSE] if with_dense else False,
-                )
+        payload: Any = list(fields) if fields is not None else True
+
+        def page(offset: Any) -> tuple[Sequence[Any], Any]:
+            request = q.ScrollRequest(
+                offset=offset,
+                limit=_SCROLL_PAGE,
+                filter=flt,
+                with_payload=payload,
+                with_vector=[DENSE] if with_dense else False,
             )
-            for r in records:
-                yield FoundPoint.of(r.id, 0.0, r.payload, r.vector)
-            if offset is None:
-                return
+            return self._shard.scroll(request)
+
+        for r in paginate(page):
+            yield FoundPoint.of(r.id, 0.0, r.payload, r.vector)
 
     def count(self, scope: Scope) -> int:
         """Number of points in the scope."""

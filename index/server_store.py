@@ -17,7 +17,7 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 
 from core.errors import IndexUnavailableError
 from index.records import FoundPoint, SearchMode, SparseVector, StoredPoint
-from index.store import DENSE, PAYLOAD_INDEXES, SPARSE
+from index.store import DENSE, PAYLOAD_INDEXES, SPARSE, paginate
 from index.tenancy import ORG_FIELD, DateRange, MatchAny, Scope
 
 log = logging.getLogger(__name__)
@@ -133,20 +133,20 @@ class ServerStore:
     ) -> Iterator[FoundPoint]:
         """Every point in the scope, page by page."""
         flt = _native_filter(scope)
-        offset: Any = None
-        while True:
-            records, offset = self._client.scroll(
+        payload: Any = list(fields) if fields is not None else True
+
+        def page(offset: Any) -> tuple[Sequence[Any], Any]:
+            return self._client.scroll(
                 self.collection,
                 scroll_filter=flt,
                 limit=_SCROLL_PAGE,
                 offset=offset,
-                with_payload=list(fields) if fields is not None else True,
+                with_payload=payload,
                 with_vectors=[DENSE] if with_dense else False,
             )
-            for r in records:
-                yield FoundPoint.of(r.id, 0.0, r.payload, r.vector)
-            if offset is None:
-                return
+
+        for r in paginate(page):
+            yield FoundPoint.of(r.id, 0.0, r.payload, r.vector)
 
     def count(self, scope: Scope) -> int:
         """Number of points in the scope."""

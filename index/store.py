@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Protocol
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol
 
 from index.records import FoundPoint, SearchMode, SparseVector, StoredPoint
 from index.tenancy import Scope
@@ -69,3 +69,13 @@ class VectorStore(Protocol):
     def close(self) -> None:
         """Flush and release the store."""
         ...
+
+
+def paginate(fetch: Callable[[Any], tuple[Sequence[Any], Any]]) -> Iterator[Any]:
+    """Every record of a paged scroll: ``fetch(offset)`` returns a page and the next offset (None at the end)."""
+    offset: Any = None
+    while True:
+        records, offset = fetch(offset)
+        yield from records
+        if offset is None:
+            return

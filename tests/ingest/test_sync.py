@@ -81,7 +81,10 @@ def test_a_changed_source_replaces_its_chunks_and_reuses_unchanged_ones(
 
 
 def test_a_shrunk_source_loses_its_stale_tail(index: KnowledgeIndex, settings: Settings, write_files: Writer) -> None:
-    detail = "Details of part {i}: the steps, the checks to run before and after each step, the dashboards to watch, and whom to tell when done."
+    detail = (
+        "Details of part {i}: the steps, the checks to run before and after each step, the dashboards to "
+        "watch, and whom to tell when done."
+    )
     long_doc = "# Long\n\n" + "\n\n".join(f"## Part {i}\n\n" + detail.format(i=i) for i in range(6))
     root = write_files({"docs/long.md": long_doc})
     ingest_path(index, settings, "acme", root)
