@@ -120,3 +120,28 @@ def test_corpora_have_the_promised_volume() -> None:
         p.name for p in (CORPORA / "orbital" / "runbooks").glob("*.md")
     }
     assert len(shared) >= 3
+
+
+SNAPSHOT_FILES = sorted((CORPORA / "clusters").glob("*/**/*.json")) if (CORPORA / "clusters").is_dir() else []
+
+
+class _Response:
+    """What the client's deserializer reads: the body of an API response."""
+
+    def __init__(self, data: str) -> None:
+        self.data = data
+
+
+@pytest.mark.parametrize("listing", SNAPSHOT_FILES, ids=lambda p: str(p.relative_to(CORPORA)))
+def test_cluster_snapshots_deserialize_with_the_official_client(listing: Path) -> None:
+    from kubernetes.client import ApiClient
+
+    raw = listing.read_text()
+    data = json.loads(raw)
+    kind = data["kind"]
+    model = "CoreV1EventList" if kind == "EventList" else f"V1{kind}"
+    parsed = ApiClient().deserialize(_Response(raw), model)
+    assert len(parsed.items) == len(data["items"])
+    assert all(item.get("kind") != "Secret" for item in data["items"])
+    for item, typed in zip(data["items"], parsed.items, strict=True):
+        assert typed.metadata.name == item["metadata"]["name"]
