@@ -58,7 +58,7 @@ class IngestRun:
         found = discover(path, source_type)
         root = found.root.as_posix()
         summary = IngestSummary(self.org, root, skipped=[FileProblem(s, r) for s, r in found.skipped])
-        known = self.index.sources(self.org, sync_root=root)
+        known = self.index.sources(self.org)  # every root: a source may move between ingest paths
         seen: set[str] = set()
         batch: list[_Pending] = []
         for done, source in enumerate(found.files, start=1):
@@ -70,7 +70,7 @@ class IngestRun:
             if progress:
                 progress(source.source_id, done, len(found.files))
         self._flush(batch, summary)
-        vanished = [sid for sid in known if sid not in seen]
+        vanished = [sid for sid, state in known.items() if state.sync_root == root and sid not in seen]
         self.index.delete_sources(self.org, vanished)
         summary.deleted = len(vanished)
         if summary.embedded:
@@ -94,7 +94,7 @@ class IngestRun:
             for s in known.values()
             if s.source_id == source.source_id or s.source_id.startswith(source.source_id + "#")
         ]
-        if prior and all(s.doc_hash == doc_hash for s in prior):
+        if prior and all(s.doc_hash == doc_hash and s.sync_root == root for s in prior):
             seen.update(s.source_id for s in prior)
             summary.unchanged += len(prior)
             return []

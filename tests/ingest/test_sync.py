@@ -121,3 +121,16 @@ def test_the_same_folder_for_two_orgs_stays_separate(
     ingest_path(index, settings, "acme", root)
     assert "docs/notes.txt" in index.sources("globex")
     assert "docs/notes.txt" not in index.sources("acme")
+
+
+def test_a_source_ingested_from_another_path_is_updated_not_duplicated(
+    index: KnowledgeIndex, settings: Settings, write_files: Writer
+) -> None:
+    root = corpus(write_files)
+    ingest_path(index, settings, "acme", root / "docs" / "deploying.md")  # id "deploying.md", root = the file
+    ingest_path(index, settings, "acme", root / "docs")  # the same id again, from the folder
+    assert index.sources("acme")["deploying.md"].sync_root == (root / "docs").resolve().as_posix()
+    assert len([s for s in index.sources("acme") if s == "deploying.md"]) == 1
+    (root / "docs" / "deploying.md").unlink()
+    assert ingest_path(index, settings, "acme", root / "docs").deleted == 1
+    assert "deploying.md" not in index.sources("acme")
