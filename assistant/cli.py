@@ -107,6 +107,65 @@ def search(
         out.print("   " + " ".join(str(data["text"]).split())[:300], highlight=False, markup=False)
 
 
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in your own words.")],
+    org: OrgOption,
+    conversation: Annotated[
+        str | None, typer.Option("--conversation", help="Continue this conversation (id printed by an earlier ask).")
+    ] = None,
+    provider: Annotated[
+        str | None, typer.Option("--provider", help="extractive, ollama, openai, anthropic or openai-compatible.")
+    ] = None,
+    namespace: Annotated[
+        str | None, typer.Option("--namespace", help="Workspace namespace (narrows retrieval).")
+    ] = None,
+    cluster: Annotated[str | None, typer.Option("--cluster", help="Workspace cluster (narrows retrieval).")] = None,
+    project: Annotated[str | None, typer.Option("--project", help="Workspace project (narrows retrieval).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Answer a question from the organization's knowledge, citing the sources."""
+    from assistant.answers import Workspace
+    from assistant.database import Database
+    from assistant.pipeline import Assistant
+    from index.factory import open_index
+
+    settings = _settings()
+    workspace = Workspace(cluster=cluster, namespace=namespace, project=project)
+    with open_index(settings) as index:
+        db = Database(settings.database_path)
+        assistant = Assistant(index, settings, db)
+        try:
+            answer = assistant.ask(
+                org,
+                question,
+                conversation_id=conversation,
+                provider=provider,
+                workspace=None if workspace.empty else workspace,
+            )
+        finally:
+            assistant.close()
+            db.close()
+    if as_json:
+        print(answer.model_dump_json(indent=2))
+        return
+    for warning in answer.warnings:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    out.print(answer.answer, highlight=False, markup=False)
+    if answer.citations:
+        out.print("\n[bold]Sources[/]")
+    for c in answer.citations:
+        where = f"lines {c.line_start}-{c.line_end}" if c.line_start else (f"page {c.page}" if c.page else "")
+        section = f" > {c.section}" if c.section else ""
+        out.print(f"  [{c.n}] {c.title}{section}  [dim]{c.source_id} {where} ({c.score:.2f})[/]", highlight=False)
+    out.print(
+        f"\n[dim]{answer.status} by {answer.provider}"
+        f"{' (cached)' if answer.cached else ''} in {answer.timings.get('total_ms', 0):.0f} ms; "
+        f"conversation {answer.conversation_id}[/]",
+        highlight=False,
+    )
+
+
 def _progress() -> Progress:
     return Progress(
         TextColumn("{task.description}"),

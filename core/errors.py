@@ -9,7 +9,8 @@ single handler at each boundary maps it to::
     +-- NotFoundError               404 / exit 3   path, source or resource that does not exist
     +-- ConfigurationError          500 / exit 4   settings that cannot work (unknown backend, missing model)
     +-- IndexUnavailableError       503 / exit 5   the index cannot be opened or answered
-        +-- IndexLockedError        503 / exit 5   another process owns the embedded index
+    |   +-- IndexLockedError        503 / exit 5   another process owns the embedded index
+    +-- ProviderError               502 / exit 7   a generative provider failed (down, timeout, 5xx, bad output)
 
 Third-party exceptions are converted to these at the seam where they arise (``raise ... from exc``).
 """
@@ -61,3 +62,15 @@ class IndexUnavailableError(AssistantError):
 
 class IndexLockedError(IndexUnavailableError):
     """Another process owns the embedded index folder."""
+
+
+class ProviderError(AssistantError):
+    """A generative provider failed; the answering pipeline falls back to the next provider."""
+
+    http_status = 502
+    exit_code = 7
+
+    def __init__(self, provider: str, message: str, *, retryable: bool = False) -> None:
+        super().__init__(f"provider {provider}: {message}")
+        self.provider = provider
+        self.retryable = retryable

@@ -42,10 +42,49 @@ class Settings(BaseSettings):
     # ingestion limits
     max_file_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
 
+    # answering
+    provider: str = Field(default="extractive", description="Provider that writes answers (see assistant.providers).")
+    fallback_providers: list[str] = Field(
+        default_factory=list, description="Tried in order when the provider fails; extractive always closes the chain."
+    )
+    retrieval_k: int = Field(default=8, ge=1, le=50, description="Chunks retrieved for an answer.")
+    context_tokens: int = Field(default=1800, ge=200, description="Token budget of the numbered sources.")
+    min_similarity: float = Field(
+        default=0.25, ge=0, le=1, description="Below this dense similarity of the best hit there is no evidence."
+    )
+    max_question_chars: int = Field(default=2000, ge=100, description="Longer questions are truncated (warned).")
+    history_turns: int = Field(default=3, ge=0, description="Earlier user turns a follow-up may draw on.")
+    answer_cache_ttl_s: int = Field(default=24 * 3600, ge=0, description="0 disables the answer cache.")
+
+    # generative providers (llama-index integrations)
+    llm_timeout_s: float = Field(default=60.0, gt=0)
+    llm_max_retries: int = Field(default=2, ge=0, description="Retries of a failed call (connection, timeout, 5xx).")
+    llm_backoff_s: float = Field(default=0.5, ge=0, description="First retry delay; doubles on each retry.")
+    llm_temperature: float = Field(default=0.1, ge=0, le=2)
+    llm_max_tokens: int = Field(default=700, ge=16)
+    ollama_url: str = "http://ollama:11434"
+    ollama_model: str = "mistral"
+    openai_api_key: SecretStr | None = None
+    openai_model: str = "gpt-4o-mini"
+    openai_base_url: str | None = Field(default=None, description="Another OpenAI endpoint (proxy, Azure gateway).")
+    anthropic_api_key: SecretStr | None = None
+    anthropic_model: str = "claude-haiku-4-5"
+    anthropic_base_url: str | None = None
+    openai_compatible_url: str | None = Field(
+        default=None, description="An OpenAI-compatible server (vLLM, llama.cpp server), e.g. http://vllm:8000/v1."
+    )
+    openai_compatible_model: str | None = None
+    openai_compatible_api_key: SecretStr | None = None
+
     @property
     def index_dir(self) -> Path:
         """Folder of the embedded index."""
         return self.data_dir / "index"
+
+    @property
+    def database_path(self) -> Path:
+        """SQLite database of the embedded default (conversations, answer cache, index generations)."""
+        return self.data_dir / "assistant.db"
 
 
 @lru_cache(maxsize=1)

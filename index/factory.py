@@ -7,6 +7,7 @@ from collections.abc import Callable
 from core.errors import ConfigurationError
 from core.settings import Settings
 from index.embedding import Embedder, SentenceTransformerEmbedder, model_slug
+from index.generations import Generations
 from index.knowledge import KnowledgeIndex
 from index.store import VectorStore
 
@@ -54,5 +55,9 @@ def open_index(settings: Settings, embedder: Embedder | None = None) -> Knowledg
         raise ConfigurationError(f"unknown index backend {settings.index_backend!r}; use one of {sorted(BACKENDS)}")
     embedder = embedder or build_embedder(settings)
     return KnowledgeIndex(
-        backend(settings, embedder), embedder, rrf_k=settings.rrf_k, prefetch_factor=settings.prefetch_factor
+        backend(settings, embedder),
+        embedder,
+        rrf_k=settings.rrf_k,
+        prefetch_factor=settings.prefetch_factor,
+        generations=Generations(settings.index_dir / "generations.db"),
     )

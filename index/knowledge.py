@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -11,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from index.embedding import Embedder, Vectors
+from index.generations import Generations
 from index.records import Chunk, FoundPoint, SearchFilters, SearchHit, SearchMode, StoredPoint, point_id
 from index.sparse import Bm25Encoder
 from index.store import VectorStore
@@ -19,6 +22,7 @@ from index.tenancy import ORG_FIELD, scope
 log = logging.getLogger(__name__)
 
 _WRITE_BATCH = 256
+_QUERY_CACHE_SIZE = 1024
 _STATE_FIELDS = ["source_id", "source_type", "title", "uri", "doc_hash", "sync_root", "chunk_count", "ingested_at"]
 
 
@@ -47,12 +51,16 @@ class KnowledgeIndex:
         rrf_k: int = 60,
         prefetch_factor: int = 4,
         sparse: Bm25Encoder | None = None,
+        generations: Generations | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.sparse = sparse or Bm25Encoder()
+        self.generations = generations or Generations()
         self._rrf_k = rrf_k
         self._prefetch_factor = prefetch_factor
+        self._query_vectors: OrderedDict[str, list[float]] = OrderedDict()
+        self._query_lock = threading.Lock()
 
     # -- writes -------------------------------------------------------------------------------------------------
 
@@ -82,17 +90,24 @@ class KnowledgeIndex:
                 for i, c in enumerate(batch)
             ]
             self.store.upsert(points)
+        self.generations.bump(owner)
         return len(chunks)
 
     def delete_sources(self, org: str, source_ids: Sequence[str]) -> None:
         """Delete every chunk of these sources of ``org``."""
         if source_ids:
             self.store.delete(scope(org, source_ids=list(source_ids)))
+            self.generations.bump(org)
 
     def delete_positions(self, org: str, source_id: str, positions: Sequence[int]) -> None:
         """Delete some chunks of a source by position (the tail of a source that shrank)."""
         if positions:
             self.store.delete(scope(org, source_ids=[source_id], positions=list(positions)))
+            self.generations.bump(org)
+
+    def generation(self, org: str) -> int:
+        """Moves on with every write or delete of ``org``: what was derived from an older generation is stale."""
+        return self.generations.current(scope(org).org)
 
     # -- reads --------------------------------------------------------------------------------------------------
 
@@ -106,10 +121,10 @@ class KnowledgeIndex:
     ) -> list[SearchHit]:
         """The ``k`` best chunks of ``org`` for the query."""
         where = scope(org, filters)
-        dense = self.embedder.encode([query])[0]
+        dense = self.query_vector(query)
         found = self.store.query(
             where,
-            [float(x) for x in dense],
+            dense,
             self.sparse.encode_query(query),
             limit=k,
             prefetch_limit=max(k * self._prefetch_factor, 20),
@@ -117,6 +132,25 @@ class KnowledgeIndex:
             rrf_k=self._rrf_k,
         )
         return [SearchHit(p.id, p.score, _similarity(dense, p), p.payload) for p in found]
+
+    def query_vector(self, query: str) -> list[float]:
+        """The dense vector of a query, from a small LRU cache (repeated questions skip the model)."""
+        with self._query_lock:
+            cached = self._query_vectors.get(query)
+            if cached is not None:
+                self._query_vectors.move_to_end(query)
+                return cached
+        vector = [float(x) for x in self.embedder.encode([query])[0]]
+        with self._query_lock:
+            self._query_vectors[query] = vector
+            if len(self._query_vectors) > _QUERY_CACHE_SIZE:
+                self._query_vectors.popitem(last=False)
+        return vector
+
+    def forget_queries(self) -> None:
+        """Empty the query-vector cache (benchmarks measure the model, not the cache)."""
+        with self._query_lock:
+            self._query_vectors.clear()
 
     def sources(self, org: str, sync_root: str | None = None) -> dict[str, SourceState]:
         """The sources of ``org`` (optionally of one synced folder), from their first chunk."""
@@ -152,6 +186,7 @@ class KnowledgeIndex:
     def close(self) -> None:
         """Flush and release the backend."""
         self.store.close()
+        self.generations.close()
 
     def __enter__(self) -> KnowledgeIndex:
         return self

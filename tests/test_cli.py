@@ -70,3 +70,34 @@ def test_a_locked_embedded_index_is_reported(tmp_path: Path, embedder: SentenceT
         done = aiops(tmp_path, "edge", "search", "x", "--org", "acme")
     assert done.returncode == 5
     assert "in use by another process" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_ask_answers_with_citations_and_continues_a_conversation(tmp_path: Path, write_files: Writer) -> None:
+    root = write_files({"runbooks/QueueBacklog.md": RUNBOOK})
+    assert aiops(tmp_path, "edge", "ingest", str(root), "--org", "acme").returncode == 0
+    done = aiops(tmp_path, "edge", "ask", "the queue backlog keeps growing, what do I do?", "--org", "acme", "--json")
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert {"answer", "status", "citations", "tool_calls", "provider", "timings"} <= set(answer)
+    assert answer["status"] == "answered" and answer["provider"] == "extractive"
+    assert "8 replicas" in answer["answer"]
+    [citation] = answer["citations"]
+    assert citation["source_id"] == "runbooks/QueueBacklog.md" and citation["n"] == 1
+    assert {"uri", "title", "section", "snippet", "score"} <= set(citation)
+    follow = aiops(
+        tmp_path,
+        "edge",
+        "ask",
+        "and how many replicas?",
+        "--org",
+        "acme",
+        "--conversation",
+        answer["conversation_id"],
+    )
+    assert follow.returncode == 0 and "8 replicas" in follow.stdout and "[1] QueueBacklog" in follow.stdout
+    unknown = aiops(tmp_path, "edge", "ask", "x y z", "--org", "acme", "--conversation", "nope")
+    assert unknown.returncode == 3 and "conversation 'nope' not found" in unknown.stderr
+    empty = aiops(tmp_path, "edge", "ask", "  ", "--org", "acme")
+    assert empty.returncode == 2 and "the question is empty" in empty.stderr
+    nothing = aiops(tmp_path, "edge", "ask", "How do I expose a service?", "--org", "globex", "--json")
+    assert nothing.returncode == 0 and json.loads(nothing.stdout)["status"] == "no_evidence"

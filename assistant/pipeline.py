@@ -1,0 +1,322 @@
+"""The answering pipeline: question -> tenant-scoped retrieval -> numbered sources -> provider -> citation check.
+
+``Assistant.stream`` yields the events the service streams (``retrieval``, ``token``, ``answer``); ``ask`` runs the
+same stream and returns the final answer. The ``answer`` event is authoritative: tokens of a provider that failed or
+whose answer was replaced are superseded by it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.answers import NO_EVIDENCE_TEXT, Answer, AnswerStatus, Citation, Workspace
+from assistant.cache import AnswerCache, cache_key
+from assistant.citations import check_citations
+from assistant.context import ContextSource, build_context, in_workspace
+from assistant.conversations import ConversationStore
+from assistant.database import Database
+from assistant.evidence import assess
+from assistant.followups import retrieval_query
+from assistant.intent import is_troubleshooting, section_role
+from assistant.prompting import build_messages, regeneration, says_not_found
+from assistant.providers import GenerationRequest, Provider, ProviderChain, build_chain
+from core.errors import InvalidInputError, ProviderError
+from core.settings import Settings
+from index.knowledge import KnowledgeIndex
+from index.records import SearchHit
+from index.tenancy import validate_org
+
+log = logging.getLogger(__name__)
+
+PIPELINE_REVISION = 1  # bump when a change alters answers: cached answers of older revisions are not served
+_WORKSPACE_OVERFETCH = 3
+_STEP_CANDIDATES = 3
+_STEP_SIMILARITY_GAP = 0.1
+_STEP_ROLES = {"runbook": ("diagnosis", "mitigation"), "incident": ("cause", "mitigation")}
+_MARKER_OR_MARKUP = re.compile(r"\[\d+\]|\*\*|`")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One step of an answer as it is produced."""
+
+    kind: str  # retrieval | token | answer
+    data: dict[str, Any]
+
+
+@dataclass
+class _Draft:
+    """What the generation stage settled on."""
+
+    text: str
+    provider: str
+    status: AnswerStatus = "answered"
+    cited: list[int] = field(default_factory=list)
+    invalid: list[int] = field(default_factory=list)
+    usage: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Request:
+    org: str
+    user: str
+    question: str
+    conversation_id: str
+    history: list[str]
+    workspace: Workspace | None
+    warnings: list[str]
+
+
+class Assistant:
+    """Answers questions of one organization at a time from that organization's sources only."""
+
+    def __init__(self, index: KnowledgeIndex, settings: Settings, db: Database) -> None:
+        self.index = index
+        self.settings = settings
+        self.conversations = ConversationStore(db)
+        self.cache = AnswerCache(db, settings.answer_cache_ttl_s)
+        self._chains: dict[str | None, ProviderChain] = {}
+        shaping = ("retrieval_k", "context_tokens", "min_similarity", "history_turns", "embedding_model")
+        self._config = f"r{PIPELINE_REVISION}|" + "|".join(f"{k}={getattr(settings, k)}" for k in shaping)
+
+    def chain(self, provider: str | None = None) -> ProviderChain:
+        """The provider chain starting at ``provider`` (default: the configured one); built once, then reused."""
+        if provider not in self._chains:
+            self._chains[provider] = build_chain(self.settings, provider)
+        return self._chains[provider]
+
+    def ask(self, org: str, question: str, **options: Any) -> Answer:
+        """The final answer (see ``stream`` for the options)."""
+        for event in self.stream(org, question, **options):
+            if event.kind == "answer":
+                return Answer.model_validate(event.data)
+        raise AssertionError("the answer stream ended without an answer")  # pragma: no cover
+
+    def stream(
+        self,
+        org: str,
+        question: str,
+        *,
+        user: str = "cli",
+        conversation_id: str | None = None,
+        provider: str | None = None,
+        workspace: Workspace | None = None,
+    ) -> Iterator[Event]:
+        """Events of one answer: retrieval (the sources), tokens (generative providers), then the answer."""
+        started = time.perf_counter()
+        request = self._request(org, question, user, conversation_id, workspace)
+        chain = self.chain(provider)
+        query = retrieval_query(request.question, request.history)
+        key = cache_key(org, request.question, request.history, chain.names, workspace, self._config)
+        generation = self.index.generation(org)
+        cached = self.cache.get(key, org, generation)
+        if cached is not None:
+            answer = self._reissue(cached, request, started)
+            yield Event("retrieval", {"sources": [c.model_dump() for c in answer.citations], "cached": True})
+            yield self._finish(request, answer)
+            return
+        sources, retrieval_ms = self._retrieve(org, query, workspace)
+        evidence = assess(request.question, sources, self.settings.min_similarity)
+        yield Event("retrieval", {"sources": [s.citation().model_dump() for s in sources], "evidence": evidence.found})
+        timings = {"retrieval_ms": retrieval_ms}
+        if not evidence.found:
+            draft = _Draft(NO_EVIDENCE_TEXT, chain.names[0], status="no_evidence", warnings=[evidence.reason])
+            sources = []
+        else:
+            gen = GenerationRequest(
+                org,
+                request.question,
+                sources,
+                build_messages(org, request.question, sources, request.history, workspace),
+                request.history,
+                workspace,
+            )
+            t0 = time.perf_counter()
+            draft = yield from self._generate(chain, gen)
+            timings["generation_ms"] = _ms(t0)
+        t0 = time.perf_counter()
+        citations = [self._citation(sources, n, draft.text) for n in draft.cited]
+        timings["validation_ms"] = _ms(t0)
+        timings["total_ms"] = _ms(started)
+        answer = Answer(
+            answer=draft.text,
+            status=draft.status,
+            citations=citations,
+            provider=draft.provider,
+            timings=timings,
+            usage=draft.usage,
+            answer_id=str(uuid.uuid4()),
+            conversation_id=request.conversation_id,
+            question=request.question,
+            retrieval_query=query,
+            workspace=workspace,
+            warnings=request.warnings + [*dict.fromkeys(draft.warnings)],
+            invalid_citations=draft.invalid,
+        )
+        self.cache.put(key, org, generation, answer)
+        yield self._finish(request, answer)
+
+    # -- stages -------------------------------------------------------------------------------------------------
+
+    def _request(
+        self, org: str, question: str, user: str, conversation_id: str | None, workspace: Workspace | None
+    ) -> _Request:
+        validate_org(org)
+        text = " ".join(question.split())
+        if not text:
+            raise InvalidInputError("the question is empty")
+        warnings = []
+        cap = self.settings.max_question_chars
+        if len(text) > cap:
+            text = text[:cap]
+            warnings.append(f"the question was truncated to {cap} characters")
+        if conversation_id:
+            self.conversations.get(org, user, conversation_id)
+            history = self.conversations.questions(org, user, conversation_id, self.settings.history_turns)
+        else:
+            conversation_id = self.conversations.start(org, user, text).id
+            history = []
+        return _Request(org, user, text, conversation_id, history, workspace, warnings)
+
+    def _retrieve(self, org: str, query: str, workspace: Workspace | None) -> tuple[list[ContextSource], float]:
+        t0 = time.perf_counter()
+        k = self.settings.retrieval_k
+        fetch = k * _WORKSPACE_OVERFETCH if workspace is not None and not workspace.empty else k
+        hits = [h for h in self.index.search(org, query, k=fetch) if in_workspace(h, workspace)][:k]
+        if is_troubleshooting(query):
+            hits = self._with_steps(org, hits)
+        sources = build_context(hits, self.settings.context_tokens, self.index.embedder.count_tokens)
+        return sources, _ms(t0)
+
+    def _with_steps(self, org: str, hits: list[SearchHit]) -> list[SearchHit]:
+        """Put the diagnosis and mitigation of the best runbook, and the root cause and action items of the best
+        postmortem, right after their hits: a troubleshooting answer needs the steps, which rarely share words with
+        the symptom."""
+        best = hits[0].similarity if hits else 0.0
+        expanded = list(hits)
+        done: set[str] = set()
+        for hit in hits[:_STEP_CANDIDATES]:
+            kind = str(hit.payload.get("source_type"))
+            roles = _STEP_ROLES.get(kind)
+            if roles is None or kind in done or hit.similarity < best - _STEP_SIMILARITY_GAP:
+                continue
+            done.add(kind)
+            present = {h.id for h in expanded}
+            steps = [
+                SearchHit(p.id, hit.score, hit.similarity, p.payload)
+                for p in self.index.chunks(org, hit.source_id)
+                if p.id not in present and section_role(str(p.payload.get("section", ""))) in roles
+            ]
+            at = next(i for i, h in enumerate(expanded) if h.id == hit.id) + 1
+            expanded[at:at] = steps
+        return expanded
+
+    def _generate(self, chain: ProviderChain, request: GenerationRequest) -> Generator[Event, None, _Draft]:
+        """Try the providers in order; the extractive provider closes the chain and never fails."""
+        valid = {s.n for s in request.sources}
+        warnings = [f"provider {name} disabled: {reason}" for name, reason in chain.disabled.items()]
+        for provider in chain.providers:
+            try:
+                draft = yield from self._draft(provider, request, valid)
+            except ProviderError as exc:
+                log.warning("%s; falling back", exc.message)
+                warnings.append(f"{exc.message}; fell back to the next provider")
+                continue
+            if draft is not None:
+                draft.warnings = warnings + draft.warnings
+                return draft
+            warnings.append(f"provider {provider.name} gave no answer with a valid citation; fell back")
+        raise AssertionError("the extractive provider closes every chain")  # pragma: no cover
+
+    def _draft(
+        self, provider: Provider, request: GenerationRequest, valid: set[int]
+    ) -> Generator[Event, None, _Draft | None]:
+        """One provider's answer, checked; regenerated once when no citation is valid; None when it stays uncited."""
+        pieces: list[str] = []
+        usage: dict[str, int] = {}
+        for delta in provider.stream(request):
+            if delta.text:
+                pieces.append(delta.text)
+                if provider.generative:
+                    yield Event("token", {"text": delta.text, "provider": provider.name})
+            usage.update(delta.usage)
+        reply = "".join(pieces)
+        if provider.generative and says_not_found(reply):
+            return _Draft(
+                NO_EVIDENCE_TEXT,
+                provider.name,
+                status="no_evidence",
+                usage=usage,
+                warnings=[f"{provider.name} found no answer in the sources"],
+            )
+        checked = check_citations(reply, valid)
+        if not checked.grounded and provider.generative:
+            retry = provider.complete(
+                GenerationRequest(
+                    request.org,
+                    request.question,
+                    request.sources,
+                    regeneration(request.messages, reply, sorted(valid)),
+                    request.history,
+                    request.workspace,
+                )
+            )
+            usage = {k: usage.get(k, 0) + v for k, v in retry.usage.items()} or usage
+            invalid = checked.invalid
+            checked = check_citations(retry.text, valid)
+            checked = type(checked)(checked.text, checked.cited, sorted({*invalid, *checked.invalid}))
+        if not checked.grounded and not provider.generative:
+            return _Draft(NO_EVIDENCE_TEXT, provider.name, status="no_evidence", warnings=["no sentence matched"])
+        if not checked.grounded:
+            return None
+        return _Draft(checked.text, provider.name, cited=checked.cited, invalid=checked.invalid, usage=usage)
+
+    def _citation(self, sources: Sequence[ContextSource], n: int, text: str) -> Citation:
+        source = next(s for s in sources if s.n == n)
+        return source.citation(_snippet(text, n, source))
+
+    def _reissue(self, cached: Answer, request: _Request, started: float) -> Answer:
+        return cached.model_copy(
+            update={
+                "answer_id": str(uuid.uuid4()),
+                "conversation_id": request.conversation_id,
+                "cached": True,
+                "timings": {"total_ms": _ms(started)},
+                "warnings": request.warnings,
+            }
+        )
+
+    def _finish(self, request: _Request, answer: Answer) -> Event:
+        self.conversations.record(request.org, request.user, request.conversation_id, answer)
+        return Event("answer", answer.model_dump(mode="json"))
+
+    def close(self) -> None:
+        """Release the providers' connections."""
+        for chain in self._chains.values():
+            chain.close()
+
+
+def _snippet(text: str, n: int, source: ContextSource) -> str | None:
+    """The sentence of the answer citing ``[n]``, when it is the source's own words; else None (chunk opening)."""
+    normalized_source = " ".join(source.text.split())
+    for line in text.splitlines():
+        if f"[{n}]" not in line:
+            continue
+        for piece in re.split(r"(?<=[.!?])\s+|:\s+", line):
+            if f"[{n}]" not in piece:
+                continue
+            words = " ".join(_MARKER_OR_MARKUP.sub("", piece).strip(" -").split())
+            if len(words) > 12 and words in normalized_source:
+                return words
+    return None
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 2)
