@@ -5,9 +5,13 @@ from __future__ import annotations
 import html
 import json
 import re
+import subprocess
+import sys
 from collections import Counter
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -93,9 +97,7 @@ def test_golden_sets_are_large_enough_and_ids_unique() -> None:
 
 def test_every_kind_of_question_is_covered() -> None:
     counts = Counter(tag for c in cases() for tag in c.tags)
-    # cluster questions need the cluster snapshots (corpora/clusters), which are not written yet (issue 3)
-    kinds = KIND_TAGS if (CORPORA / "clusters").is_dir() else KIND_TAGS - {"cluster"}
-    for kind in kinds:
+    for kind in KIND_TAGS:
         assert counts[kind] >= 5, (kind, counts[kind])
 
 
@@ -124,7 +126,8 @@ def test_corpora_have_the_promised_volume() -> None:
     assert len(shared) >= 3
 
 
-SNAPSHOT_FILES = sorted((CORPORA / "clusters").glob("*/**/*.json")) if (CORPORA / "clusters").is_dir() else []
+CLUSTERS = CORPORA / "clusters"
+SNAPSHOT_FILES = sorted(CLUSTERS.glob("*/**/*.json"))
 
 
 class _Response:
@@ -147,3 +150,88 @@ def test_cluster_snapshots_deserialize_with_the_official_client(listing: Path) -
     assert all(item.get("kind") != "Secret" for item in data["items"])
     for item, typed in zip(data["items"], parsed.items, strict=True):
         assert typed.metadata.name == item["metadata"]["name"]
+
+
+def _items(context: str, file: str) -> list[dict[str, Any]]:
+    folder = CLUSTERS / context
+    listings = [folder / "nodes.json"] if file == "nodes" else sorted(folder.glob(f"*/{file}.json"))
+    return [item for listing in listings for item in json.loads(listing.read_text())["items"]]
+
+
+def _container_states(pod: dict[str, Any]) -> list[dict[str, Any]]:
+    statuses = pod["status"].get("containerStatuses", [])
+    return [s["state"] for s in statuses] + [s.get("lastState", {}) for s in statuses]
+
+
+FAILURES: dict[str, tuple[str, Callable[[dict[str, Any]], bool]]] = {
+    "CrashLoopBackOff": (
+        "pods",
+        lambda p: any(s.get("waiting", {}).get("reason") == "CrashLoopBackOff" for s in _container_states(p)),
+    ),
+    "OOMKilled": (
+        "pods",
+        lambda p: any(s.get("terminated", {}).get("reason") == "OOMKilled" for s in _container_states(p)),
+    ),
+    "ImagePullBackOff": (
+        "pods",
+        lambda p: any(s.get("waiting", {}).get("reason") == "ImagePullBackOff" for s in _container_states(p)),
+    ),
+    "Pending unschedulable": (
+        "pods",
+        lambda p: any(c["type"] == "PodScheduled" and c["status"] == "False" for c in p["status"]["conditions"]),
+    ),
+    "NotReady node": (
+        "nodes",
+        lambda n: any(c["type"] == "Ready" and c["status"] != "True" for c in n["status"]["conditions"]),
+    ),
+    "failing readiness probe": (
+        "pods",
+        lambda p: (
+            p["status"]["phase"] == "Running"
+            and any("running" in s for s in _container_states(p))
+            and any(c["type"] == "Ready" and c["status"] == "False" for c in p["status"]["conditions"])
+        ),
+    ),
+    "Pending PVC": ("persistentvolumeclaims", lambda c: c["status"]["phase"] == "Pending"),
+    "failed Job": (
+        "jobs",
+        lambda j: any(
+            c["type"] == "Failed" and c["reason"] == "BackoffLimitExceeded" for c in j["status"]["conditions"]
+        ),
+    ),
+    "Deployment with unavailable replicas": ("deployments", lambda d: d["status"].get("unavailableReplicas", 0) > 0),
+}
+
+
+@pytest.mark.parametrize("context", ["northwind-prod", "orbital-prod"])
+@pytest.mark.parametrize("failure", sorted(FAILURES))
+def test_each_snapshot_holds_every_planted_failure(context: str, failure: str) -> None:
+    file, shows = FAILURES[failure]
+    assert any(shows(item) for item in _items(context, file)), f"{context} has no {failure}"
+    assert (CLUSTERS / context / "FAILURES.md").is_file()
+
+
+@pytest.mark.parametrize("context", ["northwind-prod", "orbital-prod"])
+def test_crash_looping_pods_have_their_application_error_logged(context: str) -> None:
+    crashing = [
+        p
+        for p in _items(context, "pods")
+        if any(s.get("terminated", {}).get("reason") == "Error" for s in _container_states(p))
+        and p["status"]["phase"] == "Running"
+    ]
+    assert crashing
+    for pod in crashing:
+        folder = CLUSTERS / context / pod["metadata"]["namespace"] / pod["metadata"]["name"]
+        previous = next(folder.glob("logs-*-previous.txt")).read_text()
+        assert re.search(r"panic|Exception|Traceback|FATAL", previous), previous
+
+
+def test_snapshots_are_what_the_generator_writes(tmp_path: Path) -> None:
+    """The committed snapshots are reproducible: editing the JSON by hand instead of the scenario fails here."""
+    script = CORPORA.parent / "scripts" / "make_cluster_snapshots.py"
+    subprocess.run([sys.executable, str(script), str(tmp_path)], check=True, capture_output=True)
+    written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    committed = sorted(p.relative_to(CLUSTERS) for p in CLUSTERS.rglob("*") if p.is_file())
+    assert written == committed
+    for relative in written:
+        assert (tmp_path / relative).read_bytes() == (CLUSTERS / relative).read_bytes(), relative
