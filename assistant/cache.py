@@ -7,8 +7,10 @@ import json
 import time
 from collections.abc import Sequence
 
+from sqlalchemy import delete, insert, select
+
 from assistant.answers import Answer, Workspace
-from assistant.database import Database
+from assistant.database import Database, answer_cache
 
 
 def cache_key(
@@ -48,22 +50,27 @@ class AnswerCache:
         """The cached answer, unless the index moved on or it expired."""
         if not self.enabled:
             return None
+        t = answer_cache.c
         rows = self._db.query(
-            "SELECT answer_json, created_at FROM answer_cache WHERE key = ? AND org_id = ? AND generation = ?",
-            (key, org, generation),
+            select(t.answer_json, t.created_at).where(t.key == key, t.org_id == org, t.generation == generation)
         )
-        if not rows or time.time() - float(rows[0]["created_at"]) > self._ttl_s:
+        if not rows or time.time() - rows[0].created_at > self._ttl_s:
             return None
-        return Answer.model_validate_json(rows[0]["answer_json"])
+        return Answer.model_validate_json(rows[0].answer_json)
 
     def put(self, key: str, org: str, generation: int, answer: Answer) -> None:
         """Store an answer; older generations of the organization are dropped."""
         if not self.enabled:
             return
+        t = answer_cache.c
         with self._db.transaction() as db:
-            db.execute("DELETE FROM answer_cache WHERE org_id = ? AND generation < ?", (org, generation))
+            db.execute(delete(answer_cache).where((t.key == key) | ((t.org_id == org) & (t.generation < generation))))
             db.execute(
-                "INSERT OR REPLACE INTO answer_cache (key, org_id, generation, answer_json, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (key, org, generation, answer.model_dump_json(), time.time()),
+                insert(answer_cache).values(
+                    key=key,
+                    org_id=org,
+                    generation=generation,
+                    answer_json=answer.model_dump_json(),
+                    created_at=time.time(),
+                )
             )

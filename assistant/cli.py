@@ -133,7 +133,7 @@ def ask(
     settings = _settings()
     workspace = Workspace(cluster=cluster, namespace=namespace, project=project)
     with open_index(settings) as index:
-        db = Database(settings.database_path)
+        db = Database.for_settings(settings)
         assistant = Assistant(index, settings, db)
         try:
             answer = assistant.ask(

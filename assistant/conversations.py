@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import ColumnElement, delete, insert, select, update
+
 from assistant.answers import Answer
-from assistant.database import Database
+from assistant.database import Database, conversations, messages
 from core.errors import NotFoundError
 
 _TITLE_CHARS = 80
@@ -53,41 +55,34 @@ class ConversationStore:
         title = " ".join(first_question.split())[:_TITLE_CHARS]
         conversation = Conversation(str(uuid.uuid4()), org, user, title, now, now)
         with self._db.transaction() as db:
-            db.execute(
-                "INSERT INTO conversations (id, org_id, user_id, title, created_at, updated_at) VALUES (?,?,?,?,?,?)",
-                (conversation.id, org, user, title, now, now),
-            )
+            db.execute(insert(conversations).values(**asdict(conversation)))
         return conversation
 
     def get(self, org: str, user: str, conversation_id: str) -> Conversation:
         """The conversation, if it belongs to this owner; NotFoundError otherwise."""
-        rows = self._db.query(
-            "SELECT * FROM conversations WHERE id = ? AND org_id = ? AND user_id = ?", (conversation_id, org, user)
-        )
+        rows = self._db.query(select(conversations).where(*_owned(org, user), conversations.c.id == conversation_id))
         if not rows:
             raise NotFoundError(f"conversation {conversation_id!r} not found")
-        return Conversation(**dict(rows[0]))
+        return Conversation(**rows[0]._asdict())
 
     def recent(self, org: str, user: str, limit: int = 50) -> list[Conversation]:
         """The owner's conversations, most recent first."""
         rows = self._db.query(
-            "SELECT * FROM conversations WHERE org_id = ? AND user_id = ? ORDER BY updated_at DESC LIMIT ?",
-            (org, user, limit),
+            select(conversations).where(*_owned(org, user)).order_by(conversations.c.updated_at.desc()).limit(limit)
         )
-        return [Conversation(**dict(r)) for r in rows]
+        return [Conversation(**r._asdict()) for r in rows]
 
     def messages(self, org: str, user: str, conversation_id: str) -> list[Message]:
         """The conversation's messages in order."""
         self.get(org, user, conversation_id)
+        m = messages.c
         rows = self._db.query(
-            "SELECT role, content, created_at, answer_json FROM messages WHERE conversation_id = ? ORDER BY id",
-            (conversation_id,),
+            select(m.role, m.content, m.created_at, m.answer_json)
+            .where(m.conversation_id == conversation_id)
+            .order_by(m.id)
         )
         return [
-            Message(
-                r["role"], r["content"], r["created_at"], json.loads(r["answer_json"]) if r["answer_json"] else None
-            )
-            for r in rows
+            Message(r.role, r.content, r.created_at, json.loads(r.answer_json) if r.answer_json else None) for r in rows
         ]
 
     def questions(self, org: str, user: str, conversation_id: str, limit: int) -> list[str]:
@@ -102,18 +97,43 @@ class ConversationStore:
         now = _now()
         with self._db.transaction() as db:
             db.execute(
-                "INSERT INTO messages (conversation_id, role, content, created_at) VALUES (?, 'user', ?, ?)",
-                (conversation_id, answer.question, now),
+                insert(messages).values(
+                    conversation_id=conversation_id, role="user", content=answer.question, created_at=now
+                )
             )
             db.execute(
-                "INSERT INTO messages (conversation_id, role, content, answer_id, answer_json, created_at) "
-                "VALUES (?, 'assistant', ?, ?, ?, ?)",
-                (conversation_id, answer.answer, answer.answer_id, answer.model_dump_json(), now),
+                insert(messages).values(
+                    conversation_id=conversation_id,
+                    role="assistant",
+                    content=answer.answer,
+                    answer_id=answer.answer_id,
+                    answer_json=answer.model_dump_json(),
+                    created_at=now,
+                )
             )
-            db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
+            db.execute(update(conversations).where(conversations.c.id == conversation_id).values(updated_at=now))
+
+    def answer(self, org: str, user: str, answer_id: str) -> dict[str, Any]:
+        """A recorded answer of this owner (the contract JSON); NotFoundError for anyone else's."""
+        m, c = messages.c, conversations.c
+        rows = self._db.query(
+            select(m.answer_json)
+            .join(conversations, c.id == m.conversation_id)
+            .where(m.answer_id == answer_id, *_owned(org, user))
+        )
+        if not rows or not rows[0].answer_json:
+            raise NotFoundError(f"answer {answer_id!r} not found")
+        return dict(json.loads(rows[0].answer_json))
 
     def delete(self, org: str, user: str, conversation_id: str) -> None:
         """Delete the conversation and its messages."""
         self.get(org, user, conversation_id)
         with self._db.transaction() as db:
-            db.execute("DELETE FROM conversations WHERE id = ? AND org_id = ?", (conversation_id, org))
+            db.execute(delete(messages).where(messages.c.conversation_id == conversation_id))
+            db.execute(
+                delete(conversations).where(conversations.c.id == conversation_id, conversations.c.org_id == org)
+            )
+
+
+def _owned(org: str, user: str) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    return conversations.c.org_id == org, conversations.c.user_id == user

@@ -17,6 +17,10 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path(".aiops"), description="All embedded state lives under this folder.")
 
+    database_url: SecretStr | None = Field(
+        default=None, description="SQLAlchemy URL of the state database (default: SQLite at data_dir/assistant.db)."
+    )
+
     # index
     index_backend: Literal["edge", "server"] = "edge"
     qdrant_url: str | None = Field(default=None, description="Qdrant server or cluster URL (server backend).")

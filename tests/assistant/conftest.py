@@ -146,7 +146,7 @@ def make_assistant(knowledge: tuple[KnowledgeIndex, Path], tmp_path: Path) -> It
 
     def make(**overrides: object) -> Assistant:
         settings = settings_for(base, "edge", data_dir=tmp_path / f"data{len(made)}", **overrides)
-        db = Database(settings.database_path)
+        db = Database.for_settings(settings)
         assistant = Assistant(index, settings, db)
         made.append((assistant, db))
         return assistant

@@ -123,7 +123,7 @@ def test_repeated_questions_come_from_the_cache_until_the_index_changes(
 
     settings = settings_for(tmp_path, "edge")
     with build_knowledge(settings, embedder, tmp_path / "sources") as index:
-        db = Database(settings.database_path)
+        db = Database.for_settings(settings)
         assistant = Assistant(index, settings, db)
         first = assistant.ask("acme", "Where do secrets live?")
         again = assistant.ask("acme", "  where do SECRETS live? ")
