@@ -166,6 +166,149 @@ def ask(
     )
 
 
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option("--host", help="Listen address (default AIOPS_HOST, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port (default AIOPS_PORT, 8000).")] = None,
+    admin_org: Annotated[
+        str | None,
+        typer.Option("--admin-org", help="With no active key yet, create and print an admin key of this org."),
+    ] = None,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /docs) on the embedded default; this process owns the index."""
+    import uvicorn
+
+    from assistant.api.app import create_app
+    from assistant.auth import KeyStore
+    from assistant.database import Database
+
+    settings = _settings()
+    db = Database.for_settings(settings)
+    try:
+        keys = KeyStore(db)
+        if admin_org and not keys.keys(admin_org):
+            key, token = keys.create(admin_org, "admin", ["admin"], name="first admin key (aiops serve)")
+            err.print(f"[bold]first admin key of {admin_org}[/] (shown once): {token}", highlight=False)
+    finally:
+        db.close()
+    bind_host, bind_port = host or settings.host, port or settings.port
+    err.print(f"serving on http://{bind_host}:{bind_port} (API docs at /docs)", highlight=False)
+    uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level="warning", access_log=False)
+
+
+keys_app = typer.Typer(no_args_is_help=True, help="API keys: create, list, revoke.")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    org: OrgOption,
+    user: Annotated[str, typer.Option("--user", help="Who the key belongs to.")],
+    role: Annotated[list[str], typer.Option("--role", help="viewer, developer, operator or admin (repeatable).")],
+    namespace: Annotated[
+        list[str] | None, typer.Option("--namespace", help="Namespace the key may inspect (repeatable; * for all).")
+    ] = None,
+    name: Annotated[str, typer.Option("--name", help="A label for the key.")] = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Create a key; its token is printed once and cannot be shown again."""
+    from assistant.auth import KeyStore
+    from assistant.database import Database
+
+    db = Database.for_settings(_settings())
+    try:
+        key, token = KeyStore(db).create(org, user, role, namespace or [], name)
+    finally:
+        db.close()
+    if as_json:
+        print(json.dumps(key.to_json() | {"token": token}, indent=2))
+        return
+    out.print(f"key {key.id} for {key.user_id} of {key.org_id} ({', '.join(key.roles)})", highlight=False)
+    out.print(token, highlight=False, markup=False)
+
+
+@keys_app.command("list")
+def keys_list(
+    org: Annotated[str | None, typer.Option("--org", help="Only this organization's keys.")] = None,
+    revoked: Annotated[bool, typer.Option("--revoked", help="Include revoked keys.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """List keys (never their secrets)."""
+    from assistant.auth import KeyStore
+    from assistant.database import Database
+
+    db = Database.for_settings(_settings())
+    try:
+        found = KeyStore(db).keys(org, include_revoked=revoked)
+    finally:
+        db.close()
+    if as_json:
+        print(json.dumps([k.to_json() for k in found], indent=2))
+        return
+    for k in found:
+        state = f"revoked {k.revoked_at}" if k.revoked_at else f"last used {k.last_used_at or 'never'}"
+        out.print(f"{k.id}  {k.org_id}  {k.user_id}  {','.join(k.roles)}  {k.name}  [dim]{state}[/]", highlight=False)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id (from keys list).")]) -> None:
+    """Revoke a key; it stops working at once."""
+    from assistant.auth import KeyStore
+    from assistant.database import Database
+
+    db = Database.for_settings(_settings())
+    try:
+        key = KeyStore(db).revoke(key_id)
+    finally:
+        db.close()
+    out.print(f"revoked {key.id} ({key.user_id} of {key.org_id})", highlight=False)
+
+
+audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log: verify, export.")
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: JsonOption = False) -> None:
+    """Recompute the hash chain; exit 1 and name the first bad record when something was altered."""
+    from assistant.audit import AuditLog
+    from assistant.database import Database
+
+    db = Database.for_settings(_settings())
+    try:
+        result = AuditLog(db).verify()
+    finally:
+        db.close()
+    if as_json:
+        print(json.dumps(result.to_json(), indent=2))
+    elif result.ok:
+        out.print(f"audit log intact: {result.records} records", highlight=False)
+    else:
+        out.print(f"[red]audit log tampered[/]: record {result.first_bad_seq}: {result.reason}", highlight=False)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("export")
+def audit_export(
+    org: Annotated[str | None, typer.Option("--org", help="Only this organization's records.")] = None,
+    user: Annotated[str | None, typer.Option("--user")] = None,
+    action: Annotated[str | None, typer.Option("--action", help="ask, search, feedback, ingest, denied, ...")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="ISO time, inclusive.")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="ISO time, exclusive.")] = None,
+) -> None:
+    """Print records as JSON lines (PII already masked)."""
+    from assistant.audit import AuditLog
+    from assistant.database import Database
+
+    db = Database.for_settings(_settings())
+    try:
+        for record in AuditLog(db).records(org, user=user, action=action, since=since, until=until):
+            print(json.dumps(record, ensure_ascii=False))
+    finally:
+        db.close()
+
+
 def _progress() -> Progress:
     return Progress(
         TextColumn("{task.description}"),

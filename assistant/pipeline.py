@@ -24,8 +24,10 @@ from assistant.database import Database
 from assistant.evidence import assess
 from assistant.followups import retrieval_query
 from assistant.intent import is_troubleshooting, section_role
+from assistant.pii import PiiMasker
 from assistant.prompting import build_messages, regeneration, says_not_found
 from assistant.providers import GenerationRequest, Provider, ProviderChain, build_chain
+from assistant.providers.masking import MaskedProvider
 from core.errors import InvalidInputError, ProviderError
 from core.settings import Settings
 from index.knowledge import KnowledgeIndex
@@ -77,9 +79,12 @@ class _Request:
 class Assistant:
     """Answers questions of one organization at a time from that organization's sources only."""
 
-    def __init__(self, index: KnowledgeIndex, settings: Settings, db: Database) -> None:
+    def __init__(
+        self, index: KnowledgeIndex, settings: Settings, db: Database, masker: PiiMasker | None = None
+    ) -> None:
         self.index = index
         self.settings = settings
+        self.masker = masker
         self.conversations = ConversationStore(db)
         self.cache = AnswerCache(db, settings.answer_cache_ttl_s)
         self._chains: dict[str | None, ProviderChain] = {}
@@ -89,7 +94,10 @@ class Assistant:
     def chain(self, provider: str | None = None) -> ProviderChain:
         """The provider chain starting at ``provider`` (default: the configured one); built once, then reused."""
         if provider not in self._chains:
-            self._chains[provider] = build_chain(self.settings, provider)
+            chain = build_chain(self.settings, provider)
+            if self.masker is not None and self.settings.pii_mask_external:
+                chain.providers = [MaskedProvider(p, self.masker) if p.generative else p for p in chain.providers]
+            self._chains[provider] = chain
         return self._chains[provider]
 
     def ask(self, org: str, question: str, **options: Any) -> Answer:

@@ -11,6 +11,10 @@ single handler at each boundary maps it to::
     +-- IndexUnavailableError       503 / exit 5   the index cannot be opened or answered
     |   +-- IndexLockedError        503 / exit 5   another process owns the embedded index
     +-- ProviderError               502 / exit 7   a generative provider failed (down, timeout, 5xx, bad output)
+    +-- AuthenticationError         401 / exit 8   missing, unknown, revoked or expired credential
+    +-- PermissionDeniedError       403 / exit 8   the caller's roles do not allow the action
+    +-- QuotaExceededError          429 / exit 9   request rate, daily token budget or concurrency exceeded
+    +-- PayloadTooLargeError        413 / exit 2   a request body or upload over its cap
 
 Third-party exceptions are converted to these at the seam where they arise (``raise ... from exc``).
 """
@@ -74,3 +78,35 @@ class ProviderError(AssistantError):
         super().__init__(f"provider {provider}: {message}")
         self.provider = provider
         self.retryable = retryable
+
+
+class AuthenticationError(AssistantError):
+    """No valid credential: missing, unknown, revoked, expired or malformed."""
+
+    http_status = 401
+    exit_code = 8
+
+
+class PermissionDeniedError(AssistantError):
+    """A valid caller whose roles do not allow the action."""
+
+    http_status = 403
+    exit_code = 8
+
+
+class QuotaExceededError(AssistantError):
+    """Too many requests or tokens; ``retry_after`` seconds until the next attempt can succeed."""
+
+    http_status = 429
+    exit_code = 9
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+
+class PayloadTooLargeError(AssistantError):
+    """A request body or upload over its cap."""
+
+    http_status = 413
+    exit_code = 2

@@ -80,6 +80,36 @@ class Settings(BaseSettings):
     openai_compatible_model: str | None = None
     openai_compatible_api_key: SecretStr | None = None
 
+    # service (aiops serve)
+    host: str = Field(default="127.0.0.1", description="Address aiops serve listens on.")
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="JSON request bodies over this get 413.")
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1024, description="Ingestion uploads over this get 413.")
+    request_timeout_s: float = Field(default=120.0, gt=0, description="An answer that takes longer fails with 504.")
+    ingest_roots: list[Path] = Field(
+        default_factory=list,
+        description="Server folders an ingestion job may read by path (uploads are always allowed); empty: none.",
+    )
+    # quotas: 0 disables a limit
+    org_requests_per_minute: int = Field(default=600, ge=0)
+    user_requests_per_minute: int = Field(default=120, ge=0)
+    org_tokens_per_day: int = Field(default=2_000_000, ge=0, description="Generative tokens (prompt + completion).")
+    user_tokens_per_day: int = Field(default=200_000, ge=0)
+    org_concurrent_requests: int = Field(default=16, ge=0, description="Answers in flight per organization.")
+    # bearer JWTs from the platform's gateway (optional; API keys always work)
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_key: SecretStr | None = Field(default=None, description="PEM public key (RS256/ES256) or shared HS256 secret.")
+    jwt_algorithms: list[str] = Field(default_factory=lambda: ["RS256"])
+    # PII (Presidio): entity types masked before text leaves for an external provider and in the audit log
+    pii_entities: list[str] = Field(
+        default_factory=lambda: ["PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS"]
+    )
+    pii_mask_external: bool = Field(default=True, description="Mask PII in what is sent to generative providers.")
+    pii_mask_ingest: list[str] = Field(
+        default_factory=list, description="Source types whose text is masked at ingestion (e.g. incident)."
+    )
+
     @property
     def index_dir(self) -> Path:
         """Folder of the embedded index."""

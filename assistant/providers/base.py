@@ -44,8 +44,9 @@ class Provider(ABC):
 
     generative: bool = True
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, model: str | None = None) -> None:
         self.name = name
+        self.model = model
 
     @abstractmethod
     def stream(self, request: GenerationRequest) -> Iterator[Delta]:

@@ -64,7 +64,7 @@ class LlamaIndexProvider(Provider):
     """A provider backed by a llama-index LLM; retries and error conversion are the same for every protocol."""
 
     def __init__(self, name: str, llm: Any, *, max_retries: int, backoff_s: float) -> None:
-        super().__init__(name)
+        super().__init__(name, getattr(llm, "model", None))
         self.llm = llm
         self._max_retries = max_retries
         self._backoff_s = backoff_s

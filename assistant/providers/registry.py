@@ -46,6 +46,10 @@ class ProviderChain:
         """Names of the usable providers, in order."""
         return [p.name for p in self.providers]
 
+    def model(self, provider: str) -> str | None:
+        """The model behind a provider of the chain (None for the extractive one)."""
+        return next((p.model for p in self.providers if p.name == provider), None)
+
     def close(self) -> None:
         """Release every provider's connections."""
         for provider in self.providers:

@@ -1,0 +1,87 @@
+"""Everything one service process holds, built once from the settings: the index (which it owns), the state database,
+the answering pipeline, keys, audit, quotas, ingestion jobs, PII masking and metrics."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from assistant.audit import AuditLog
+from assistant.auth import JwtVerifier, KeyStore
+from assistant.database import Database
+from assistant.jobs import IngestJobs
+from assistant.metrics import Metrics
+from assistant.pii import PiiMasker
+from assistant.pipeline import Assistant
+from assistant.quotas import Quotas
+from core.settings import Settings
+from index.factory import open_index
+from index.knowledge import KnowledgeIndex
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """The service's components; ``close`` releases them in reverse order."""
+
+    settings: Settings
+    index: KnowledgeIndex
+    db: Database
+    assistant: Assistant
+    keys: KeyStore
+    jwt: JwtVerifier
+    audit: AuditLog
+    quotas: Quotas
+    jobs: IngestJobs
+    masker: PiiMasker
+    metrics: Metrics
+
+    @classmethod
+    def open(cls, settings: Settings, index: KnowledgeIndex | None = None) -> Runtime:
+        """Open the index (unless given) and the database, and wire the components."""
+        index = index or open_index(settings)
+        db = Database.for_settings(settings)
+        masker = PiiMasker(settings.pii_entities)
+        return cls(
+            settings=settings,
+            index=index,
+            db=db,
+            assistant=Assistant(index, settings, db, masker=masker),
+            keys=KeyStore(db),
+            jwt=JwtVerifier(settings),
+            audit=AuditLog(db, masker.redact),
+            quotas=Quotas(db, settings),
+            jobs=IngestJobs(db, index, settings),
+            masker=masker,
+            metrics=Metrics(),
+        )
+
+    def readiness(self) -> dict[str, Any]:
+        """Index, database and provider status, each with a reason when not usable."""
+        checks: dict[str, Any] = {}
+        try:
+            self.index.count("healthcheck")
+            checks["index"] = {"ok": True, "backend": self.settings.index_backend}
+        except Exception as exc:  # any failure means "not ready", with its reason
+            checks["index"] = {"ok": False, "reason": f"{exc.__class__.__name__}: {exc}"[:300]}
+        try:
+            self.db.ping()
+            checks["database"] = {"ok": True, "dialect": self.db.engine.dialect.name}
+        except Exception as exc:
+            checks["database"] = {"ok": False, "reason": f"{exc.__class__.__name__}"}
+        chain = self.assistant.chain()
+        checks["providers"] = {
+            "ok": True,  # the extractive provider closes every chain, so answering always works
+            "chain": chain.names,
+            "disabled": dict(chain.disabled),
+        }
+        return checks
+
+    def close(self) -> None:
+        """Stop the jobs, then release the providers, the database and the index."""
+        self.jobs.close()
+        self.assistant.close()
+        self.db.close()
+        self.index.close()
