@@ -16,3 +16,4 @@ lint: setup
 bench: setup
 	.venv/bin/python benchmarks/ingest_search.py
 	.venv/bin/python benchmarks/ask.py
+	.venv/bin/python benchmarks/serve.py

@@ -188,7 +188,7 @@ def serve(
         keys = KeyStore(db)
         if admin_org and not keys.keys(admin_org):
             key, token = keys.create(admin_org, "admin", ["admin"], name="first admin key (aiops serve)")
-            err.print(f"[bold]first admin key of {admin_org}[/] (shown once): {token}", highlight=False)
+            err.print(f"[bold]first admin key of {admin_org}[/] (shown once): {token}", highlight=False, soft_wrap=True)
     finally:
         db.close()
     bind_host, bind_port = host or settings.host, port or settings.port
