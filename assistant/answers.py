@@ -30,12 +30,17 @@ class Citation(BaseModel):
 
 
 class ToolCall(BaseModel):
-    """One tool the assistant ran for the answer (filled by the tool sandbox)."""
+    """One tool the assistant ran for the answer, as the sandbox reported it (its data went into the sources)."""
 
     name: str
     arguments: dict[str, Any] = Field(default_factory=dict)
-    status: Literal["ok", "error", "denied", "disabled"] = "ok"
+    status: Literal["ok", "error", "denied", "disabled", "timeout"] = "ok"
     summary: str = ""
+    invocation: str = ""
+    cluster: str | None = None
+    error: str | None = None
+    duration_ms: float = 0.0
+    truncated: bool = False
 
 
 class Workspace(BaseModel):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +22,10 @@ from assistant.database import Database, audit_log
 GENESIS = "0" * 64
 _TEXT_FIELDS = ("question", "answer", "comment", "error")
 _APPEND_ATTEMPTS = 5
+# a Kubernetes-style identifier (what validated tool arguments are) holds no name, address or phone number, so it
+# skips the NLP model; anything else, and any long run of digits, is masked
+_IDENTIFIER = re.compile(r"[a-z0-9](?:[-a-z0-9._=/]*[a-z0-9])?")
+_PHONE_DIGITS = 9
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,13 @@ def _canonical(entry: dict[str, Any]) -> str:
 
 def _link(prev_hash: str, entry: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + _canonical(entry)).encode()).hexdigest()
+
+
+def _plain_identifier(value: Any) -> bool:
+    """Not text to mask: a non-string, or an identifier with too few digits to be a phone number."""
+    if not isinstance(value, str):
+        return True
+    return bool(_IDENTIFIER.fullmatch(value)) and sum(c.isdigit() for c in value) < _PHONE_DIGITS
 
 
 class AuditLog:
@@ -96,6 +108,11 @@ class AuditLog:
     def _clean(self, key: str, value: Any) -> Any:
         if key in _TEXT_FIELDS and isinstance(value, str):
             return self._redact(value)
+        if key == "arguments" and isinstance(value, dict):
+            return {
+                k: self._redact(v) if isinstance(v, str) and not _IDENTIFIER.fullmatch(v) else v
+                for k, v in value.items()
+            }
         if key == "tool_calls" and isinstance(value, list):
             return [
                 {**call, "arguments": {k: self._redact(str(v)) for k, v in call.get("arguments", {}).items()}}

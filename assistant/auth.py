@@ -235,8 +235,19 @@ class JwtVerifier:
             raise AuthenticationError(f"invalid bearer token: {exc}") from exc
         try:
             org = validate_org(str(claims.get("org", "")))
-            roles = _validate_roles([str(r) for r in claims.get("roles", [])])
+            roles = _validate_roles(_strings(claims, "roles"))
         except InvalidInputError as exc:
             raise AuthenticationError(f"invalid bearer token: {exc.message}") from exc
-        namespaces = tuple(str(n) for n in claims.get("namespaces", []))
-        return Principal(user=str(claims["sub"]), org=org, roles=tuple(roles), namespaces=namespaces, via="jwt")
+        namespaces = tuple(_strings(claims, "namespaces"))
+        user = str(claims["sub"]).strip()
+        if not user or len(user) > 128:
+            raise AuthenticationError("invalid bearer token: the sub claim must be a user id of 1 to 128 characters")
+        return Principal(user=user, org=org, roles=tuple(roles), namespaces=namespaces, via="jwt")
+
+
+def _strings(claims: dict[str, Any], name: str) -> list[str]:
+    """A list-of-strings claim; anything else is refused (a bare string would otherwise become its characters)."""
+    value = claims.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise AuthenticationError(f"invalid bearer token: the {name} claim must be a list of strings")
+    return value

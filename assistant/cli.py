@@ -38,36 +38,78 @@ def _settings() -> Settings:
 
 @app.command()
 def ingest(
-    path: Annotated[Path, typer.Argument(help="File or folder of docs, runbooks or incident postmortems.")],
+    path: Annotated[
+        Path, typer.Argument(help="File or folder of docs, runbooks or incident postmortems; or `cluster`.")
+    ],
     org: OrgOption,
     source_type: Annotated[
         SourceTypeChoice | None,
         typer.Option("--type", help="Source type of every file (default: from folder names)."),
     ] = None,
+    kubeconfig: Annotated[
+        Path | None, typer.Option("--kubeconfig", help="aiops ingest cluster: read this kubeconfig's cluster.")
+    ] = None,
+    context: Annotated[str | None, typer.Option("--context", help="Kubeconfig context (default: current).")] = None,
+    dump: Annotated[
+        Path | None, typer.Option("--dump", help="aiops ingest cluster: a `kubectl cluster-info dump` folder.")
+    ] = None,
+    namespace: Annotated[
+        list[str] | None, typer.Option("--namespace", help="Only these namespaces of the cluster (repeatable).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Ingest a file or folder for an organization (incremental: unchanged files are skipped)."""
+    """Ingest a file or folder for an organization (incremental: unchanged files are skipped); `aiops ingest
+    cluster --kubeconfig F [--context C]` or `--dump DIR` describes a cluster's objects instead."""
     from index.factory import open_index
     from index.tenancy import validate_org
     from ingest.sync import ingest_path
 
     validate_org(org)
     settings = _settings()
+    cluster = kubeconfig is not None or dump is not None
+    if cluster and path != Path("cluster"):
+        raise typer.BadParameter("--kubeconfig and --dump go with `aiops ingest cluster`", param_hint="PATH")
+    if path == Path("cluster") and not cluster and not path.exists():
+        raise typer.BadParameter("`aiops ingest cluster` needs --kubeconfig FILE or --dump DIR", param_hint="PATH")
     with open_index(settings) as index, _progress() as bar:
         task = bar.add_task("ingesting", total=None)
 
         def advance(source_id: str, done: int, total: int) -> None:
             bar.update(task, completed=done, total=total, description=source_id[-40:])
 
-        summary = ingest_path(
-            index, settings, org, path, cast(SourceType | None, source_type.value if source_type else None), advance
-        )
+        if cluster:
+            summary = _ingest_cluster(index, settings, org, kubeconfig, context, dump, namespace, advance)
+        else:
+            kind = cast(SourceType | None, source_type.value if source_type else None)
+            summary = ingest_path(index, settings, org, path, kind, advance)
     if as_json:
         print(json.dumps(summary.to_json(), indent=2))
     else:
         _print_summary(summary)
     if not summary.ok:
         raise typer.Exit(EXIT_PARTIAL)
+
+
+def _ingest_cluster(
+    index: Any,
+    settings: Settings,
+    org: str,
+    kubeconfig: Path | None,
+    context: str | None,
+    dump: Path | None,
+    namespaces: list[str] | None,
+    progress: Any,
+) -> IngestSummary:
+    from ingest.cluster.ingestion import ingest_cluster
+    from ingest.cluster.kinds import validate_label
+    from ingest.cluster.readers import open_reader
+
+    wanted = [validate_label(ns) for ns in namespaces] if namespaces else None
+    reader = open_reader(dump=dump, kubeconfig=kubeconfig, context=context, timeout_s=settings.tool_timeout_s)
+    try:
+        return ingest_cluster(index, settings, org, reader, wanted, progress)
+    finally:
+        reader.close()
 
 
 @app.command()
@@ -126,15 +168,23 @@ def ask(
 ) -> None:
     """Answer a question from the organization's knowledge, citing the sources."""
     from assistant.answers import Workspace
+    from assistant.audit import AuditLog
+    from assistant.auth import Principal
     from assistant.database import Database
+    from assistant.pii import PiiMasker
     from assistant.pipeline import Assistant
+    from assistant.tools import open_sandbox
+    from assistant.tools.investigation import Investigator
     from index.factory import open_index
+    from index.tenancy import validate_org
 
     settings = _settings()
     workspace = Workspace(cluster=cluster, namespace=namespace, project=project)
+    caller = Principal(user="cli", org=validate_org(org), roles=("operator",), via="cli")  # the local operator
     with open_index(settings) as index:
         db = Database.for_settings(settings)
-        assistant = Assistant(index, settings, db)
+        sandbox = open_sandbox(settings, AuditLog(db, PiiMasker(settings.pii_entities).redact))
+        assistant = Assistant(index, settings, db, investigator=Investigator(sandbox))
         try:
             answer = assistant.ask(
                 org,
@@ -142,15 +192,24 @@ def ask(
                 conversation_id=conversation,
                 provider=provider,
                 workspace=None if workspace.empty else workspace,
+                caller=caller,
             )
         finally:
             assistant.close()
+            sandbox.close()
             db.close()
     if as_json:
         print(answer.model_dump_json(indent=2))
         return
     for warning in answer.warnings:
         err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    if answer.tool_calls:
+        out.print("[bold]Tool calls[/]")
+    for call in answer.tool_calls:
+        mark = "[green]ok[/]" if call.status == "ok" else f"[red]{call.status}[/]"
+        out.print(f"  {mark} {call.invocation}  [dim]{call.duration_ms:.0f} ms: {call.summary}[/]", highlight=False)
+    if answer.tool_calls:
+        out.print()
     out.print(answer.answer, highlight=False, markup=False)
     if answer.citations:
         out.print("\n[bold]Sources[/]")

@@ -47,11 +47,6 @@ class Metrics:
         if isinstance(usage, dict):
             for kind, count in usage.items():
                 self.tokens.labels(provider, str(kind)).inc(int(count))
-        calls = answer.get("tool_calls")
-        if isinstance(calls, list):
-            for call in calls:
-                if isinstance(call, dict):
-                    self.tool_calls.labels(str(call.get("name")), str(call.get("status"))).inc()
 
     def render(self) -> bytes:
         """The exposition text."""

@@ -15,23 +15,26 @@ from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.answers import NO_EVIDENCE_TEXT, Answer, AnswerStatus, Citation, Workspace
+from assistant.answers import NO_EVIDENCE_TEXT, Answer, AnswerStatus, Citation, ToolCall, Workspace
+from assistant.auth import Principal
 from assistant.cache import AnswerCache, cache_key
 from assistant.citations import check_citations
 from assistant.context import ContextSource, build_context, in_workspace
 from assistant.conversations import ConversationStore
 from assistant.database import Database
-from assistant.evidence import assess
+from assistant.evidence import Evidence, assess
 from assistant.followups import retrieval_query
 from assistant.intent import is_troubleshooting, section_role
 from assistant.pii import PiiMasker
 from assistant.prompting import build_messages, regeneration, says_not_found
 from assistant.providers import GenerationRequest, Provider, ProviderChain, build_chain
 from assistant.providers.masking import MaskedProvider
+from assistant.tools.investigation import Investigation, Investigator
+from assistant.tools.registry import ToolResult
 from core.errors import InvalidInputError, ProviderError
 from core.settings import Settings
 from index.knowledge import KnowledgeIndex
-from index.records import SearchHit
+from index.records import SearchFilters, SearchHit
 from index.tenancy import validate_org
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,7 @@ _WORKSPACE_OVERFETCH = 3
 _STEP_CANDIDATES = 3
 _STEP_SIMILARITY_GAP = 0.1
 _STEP_ROLES = {"runbook": ("diagnosis", "mitigation"), "incident": ("cause", "mitigation")}
+_LIVE_HITS = 6
 _MARKER_OR_MARKUP = re.compile(r"\[\d+\]|\*\*|`")
 
 
@@ -80,11 +84,17 @@ class Assistant:
     """Answers questions of one organization at a time from that organization's sources only."""
 
     def __init__(
-        self, index: KnowledgeIndex, settings: Settings, db: Database, masker: PiiMasker | None = None
+        self,
+        index: KnowledgeIndex,
+        settings: Settings,
+        db: Database,
+        masker: PiiMasker | None = None,
+        investigator: Investigator | None = None,
     ) -> None:
         self.index = index
         self.settings = settings
         self.masker = masker
+        self.investigator = investigator if settings.investigate else None
         self.conversations = ConversationStore(db)
         self.cache = AnswerCache(db, settings.answer_cache_ttl_s)
         self._chains: dict[str | None, ProviderChain] = {}
@@ -116,24 +126,37 @@ class Assistant:
         conversation_id: str | None = None,
         provider: str | None = None,
         workspace: Workspace | None = None,
+        caller: Principal | None = None,
     ) -> Iterator[Event]:
-        """Events of one answer: retrieval (the sources), tokens (generative providers), then the answer."""
+        """Events of one answer: tool calls (live cluster questions), retrieval (the sources), tokens (generative
+        providers), then the answer. ``caller`` is whose permissions the tools run with (none: no tools)."""
         started = time.perf_counter()
         request = self._request(org, question, user, conversation_id, workspace)
+        if caller is not None and caller.org != org:
+            raise InvalidInputError("the caller belongs to another organization")
         chain = self.chain(provider)
         query = retrieval_query(request.question, request.history)
         key = cache_key(org, request.question, request.history, chain.names, workspace, self._config)
         generation = self.index.generation(org)
-        cached = self.cache.get(key, org, generation)
+        live = self.investigator is not None and self.investigator.applies(caller, query)
+        cached = None if live else self.cache.get(key, org, generation)
         if cached is not None:
             answer = self._reissue(cached, request, started)
             yield Event("retrieval", {"sources": [c.model_dump() for c in answer.citations], "cached": True})
             yield self._finish(request, answer)
             return
-        sources, retrieval_ms = self._retrieve(org, query, workspace)
+        timings: dict[str, float] = {}
+        found = Investigation()
+        if live and self.investigator is not None and caller is not None:
+            t0 = time.perf_counter()
+            ws = workspace or Workspace()
+            found = yield from self._investigate(caller, query, ws)
+            timings["tools_ms"] = _ms(t0)
+        sources, timings["retrieval_ms"] = self._retrieve(org, query, workspace, found)
         evidence = assess(request.question, sources, self.settings.min_similarity)
+        if found.hits and not evidence.found:
+            evidence = Evidence(True)  # live findings about the object asked of are evidence in themselves
         yield Event("retrieval", {"sources": [s.citation().model_dump() for s in sources], "evidence": evidence.found})
-        timings = {"retrieval_ms": retrieval_ms}
         if not evidence.found:
             draft = _Draft(NO_EVIDENCE_TEXT, chain.names[0], status="no_evidence", warnings=[evidence.reason])
             sources = []
@@ -157,6 +180,7 @@ class Assistant:
             answer=draft.text,
             status=draft.status,
             citations=citations,
+            tool_calls=[tool_call(r) for r in found.calls],
             provider=draft.provider,
             timings=timings,
             usage=draft.usage,
@@ -165,10 +189,11 @@ class Assistant:
             question=request.question,
             retrieval_query=query,
             workspace=workspace,
-            warnings=request.warnings + [*dict.fromkeys(draft.warnings)],
+            warnings=request.warnings + [*dict.fromkeys(found.notes + draft.warnings)],
             invalid_citations=draft.invalid,
         )
-        self.cache.put(key, org, generation, answer)
+        if not live:  # an answer from live cluster state is stale the moment it is written
+            self.cache.put(key, org, generation, answer)
         yield self._finish(request, answer)
 
     # -- stages -------------------------------------------------------------------------------------------------
@@ -193,24 +218,67 @@ class Assistant:
             history = []
         return _Request(org, user, text, conversation_id, history, workspace, warnings)
 
-    def _retrieve(self, org: str, query: str, workspace: Workspace | None) -> tuple[list[ContextSource], float]:
+    def _investigate(
+        self, caller: Principal, query: str, workspace: Workspace
+    ) -> Generator[Event, None, Investigation]:
+        assert self.investigator is not None
+        calls = self.investigator.run(caller, query, workspace.cluster, workspace.namespace)
+        while True:
+            try:
+                result = next(calls)
+            except StopIteration as done:
+                found: Investigation = done.value
+                return found
+            yield Event("tool_call", tool_call(result).model_dump())
+
+    def _retrieve(
+        self, org: str, query: str, workspace: Workspace | None, found: Investigation | None = None
+    ) -> tuple[list[ContextSource], float]:
         t0 = time.perf_counter()
         k = self.settings.retrieval_k
         fetch = k * _WORKSPACE_OVERFETCH if workspace is not None and not workspace.empty else k
         hits = [h for h in self.index.search(org, query, k=fetch) if in_workspace(h, workspace)][:k]
+        if found is not None and found.hits:
+            hits = self._with_live(org, query, found, hits)
         if is_troubleshooting(query):
             hits = self._with_steps(org, hits)
         sources = build_context(hits, self.settings.context_tokens, self.index.embedder.count_tokens)
         return sources, _ms(t0)
 
+    def _with_live(self, org: str, query: str, found: Investigation, hits: list[SearchHit]) -> list[SearchHit]:
+        """Live evidence first, then the runbooks whose alerts the findings raise (a metadata match ranks above a
+        text match), then past incidents of the same services and symptom, then the rest; indexed copies of the
+        live objects give way to the live ones."""
+        symptom = " ".join(dict.fromkeys(found.checks))
+        runbooks = (
+            self.index.search(
+                org, f"{symptom} {query}", k=2, filters=SearchFilters(source_types=["runbook"], alerts=found.alerts)
+            )
+            if found.alerts
+            else []
+        )
+        incidents = self.index.search(
+            org, f"{symptom} {' '.join(found.services)} {query}", k=2, filters=SearchFilters(source_types=["incident"])
+        )
+        live_ids = {h.source_id for h in found.hits}
+        merged = [*found.hits[:_LIVE_HITS], *runbooks[:1], *incidents[:1], *hits]
+        out: list[SearchHit] = []
+        for hit in merged:
+            if hit.source_id in live_ids and not hit.payload.get("live"):
+                continue
+            if all(h.id != hit.id for h in out):
+                out.append(hit)
+        return out
+
     def _with_steps(self, org: str, hits: list[SearchHit]) -> list[SearchHit]:
         """Put the diagnosis and mitigation of the best runbook, and the root cause and action items of the best
         postmortem, right after their hits: a troubleshooting answer needs the steps, which rarely share words with
         the symptom."""
-        best = hits[0].similarity if hits else 0.0
+        documents = [h for h in hits if not h.payload.get("live")]
+        best = documents[0].similarity if documents else 0.0
         expanded = list(hits)
         done: set[str] = set()
-        for hit in hits[:_STEP_CANDIDATES]:
+        for hit in documents[:_STEP_CANDIDATES]:
             kind = str(hit.payload.get("source_type"))
             roles = _STEP_ROLES.get(kind)
             if roles is None or kind in done or hit.similarity < best - _STEP_SIMILARITY_GAP:
@@ -309,6 +377,39 @@ class Assistant:
         """Release the providers' connections."""
         for chain in self._chains.values():
             chain.close()
+
+
+def tool_call(result: ToolResult) -> ToolCall:
+    """A tool call as the answer lists it (its data went into the sources)."""
+    return ToolCall(
+        name=result.name,
+        arguments=result.arguments,
+        status=result.status,
+        summary=_summary(result),
+        invocation=result.invocation,
+        cluster=result.cluster,
+        error=result.error,
+        duration_ms=result.duration_ms,
+        truncated=result.truncated,
+    )
+
+
+def _summary(result: ToolResult) -> str:
+    if not result.ok:
+        return f"{result.status}: {result.error}"
+    data = result.data if isinstance(result.data, dict) else {}
+    if "findings" in data and "text" not in data:
+        checks = [f"{f.get('check')} {f.get('kind')} {f.get('name')}" for f in data["findings"]]
+        return f"{len(checks)} findings" + (": " + "; ".join(checks[:5]) if checks else "")
+    if "title" in data:
+        return f"described {data['title']}"
+    if "log" in data:
+        return f"{data.get('lines', 0)} log lines"
+    if "events" in data:
+        return f"{len(data['events'])} events"
+    if "items" in data:
+        return f"{len(data['items'])} of {data.get('total', 0)} {data.get('kind', '')}s"
+    return "ok"
 
 
 def _snippet(text: str, n: int, source: ContextSource) -> str | None:

@@ -15,6 +15,8 @@ from assistant.metrics import Metrics
 from assistant.pii import PiiMasker
 from assistant.pipeline import Assistant
 from assistant.quotas import Quotas
+from assistant.tools import Sandbox, open_sandbox
+from assistant.tools.investigation import Investigator
 from core.settings import Settings
 from index.factory import open_index
 from index.knowledge import KnowledgeIndex
@@ -37,6 +39,7 @@ class Runtime:
     jobs: IngestJobs
     masker: PiiMasker
     metrics: Metrics
+    sandbox: Sandbox
 
     @classmethod
     def open(cls, settings: Settings, index: KnowledgeIndex | None = None) -> Runtime:
@@ -44,18 +47,22 @@ class Runtime:
         index = index or open_index(settings)
         db = Database.for_settings(settings)
         masker = PiiMasker(settings.pii_entities)
+        audit = AuditLog(db, masker.redact)
+        metrics = Metrics()
+        sandbox = open_sandbox(settings, audit, metrics)
         return cls(
             settings=settings,
             index=index,
             db=db,
-            assistant=Assistant(index, settings, db, masker=masker),
+            assistant=Assistant(index, settings, db, masker=masker, investigator=Investigator(sandbox)),
             keys=KeyStore(db),
             jwt=JwtVerifier(settings),
-            audit=AuditLog(db, masker.redact),
+            audit=audit,
             quotas=Quotas(db, settings),
             jobs=IngestJobs(db, index, settings),
             masker=masker,
-            metrics=Metrics(),
+            metrics=metrics,
+            sandbox=sandbox,
         )
 
     def readiness(self) -> dict[str, Any]:
@@ -71,6 +78,8 @@ class Runtime:
             checks["database"] = {"ok": True, "dialect": self.db.engine.dialect.name}
         except Exception as exc:
             checks["database"] = {"ok": False, "reason": f"{exc.__class__.__name__}"}
+        clusters = self.sandbox.clusters.all
+        checks["tools"] = {"ok": True, "clusters": len(clusters), "workers": self.settings.tool_workers}
         chain = self.assistant.chain()
         checks["providers"] = {
             "ok": True,  # the extractive provider closes every chain, so answering always works
@@ -82,6 +91,7 @@ class Runtime:
     def close(self) -> None:
         """Stop the jobs, then release the providers, the database and the index."""
         self.jobs.close()
+        self.sandbox.close()
         self.assistant.close()
         self.db.close()
         self.index.close()

@@ -15,6 +15,7 @@ single handler at each boundary maps it to::
     +-- PermissionDeniedError       403 / exit 8   the caller's roles do not allow the action
     +-- QuotaExceededError          429 / exit 9   request rate, daily token budget or concurrency exceeded
     +-- PayloadTooLargeError        413 / exit 2   a request body or upload over its cap
+    +-- ClusterError                502 / exit 10  a cluster's API failed (unreachable, hung, 5xx, refused)
 
 Third-party exceptions are converted to these at the seam where they arise (``raise ... from exc``).
 """
@@ -110,3 +111,10 @@ class PayloadTooLargeError(AssistantError):
 
     http_status = 413
     exit_code = 2
+
+
+class ClusterError(AssistantError):
+    """A cluster's API failed or refused: unreachable, timed out, an error status, or a response that is not JSON."""
+
+    http_status = 502
+    exit_code = 10

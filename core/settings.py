@@ -110,6 +110,16 @@ class Settings(BaseSettings):
         default_factory=list, description="Source types whose text is masked at ingestion (e.g. incident)."
     )
 
+    # clusters and the tool sandbox
+    clusters_file: Path | None = Field(
+        default=None, description="YAML file of the organizations' clusters (see ingest/cluster/config.py)."
+    )
+    tool_timeout_s: float = Field(default=15.0, gt=0, description="A tool call that takes longer is stopped.")
+    tool_output_bytes: int = Field(default=64 * 1024, ge=1024, description="A tool's output is cut to this size.")
+    tool_log_lines: int = Field(default=200, ge=1, description="Most log lines a tool returns.")
+    tool_workers: int = Field(default=2, ge=1, le=16, description="Sandbox worker processes.")
+    investigate: bool = Field(default=True, description="Run cluster tools for troubleshooting questions.")
+
     @property
     def index_dir(self) -> Path:
         """Folder of the embedded index."""

@@ -85,7 +85,7 @@ def parse(source: SourceBytes, fallback_title: str) -> list[ParsedDocument]:
 
 def _parse_text(text: str, fmt: str, fallback_title: str) -> ParsedDocument:
     if fmt == "markdown":
-        return _parse_markdown(text, fallback_title)
+        return parse_markdown(text, fallback_title)
     elements = _partition(text, fmt) if text.strip() else []
     if not elements:
         raise NoContent(f"no text found in {fmt}")
@@ -107,7 +107,8 @@ _BLOCK_OPENERS = {
 }
 
 
-def _parse_markdown(text: str, fallback_title: str) -> ParsedDocument:
+def parse_markdown(text: str, fallback_title: str) -> ParsedDocument:
+    """Markdown into located blocks (front matter split off, the first heading as title)."""
     from markdown_it import MarkdownIt
 
     front, front_lines = split_front_matter(text)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +24,7 @@ from index.tenancy import validate_org
 from ingest.chunking import TextChunk, chunk_blocks
 from ingest.discovery import SourceFile, discover
 from ingest.metadata import incident_metadata, runbook_metadata
-from ingest.parsing import NoContent, ParsedDocument, parse
+from ingest.parsing import NoContent, ParsedDocument, parse, parse_markdown
 from ingest.reading import SourceBytes, UnreadableSource, read_source
 from ingest.summary import FileProblem, IngestSummary
 
@@ -32,6 +32,17 @@ log = logging.getLogger(__name__)
 
 PARSER_VERSION = "1"
 Progress = Callable[[str, int, int], None]  # (source id, files done, files in all)
+
+
+@dataclass(frozen=True)
+class RenderedSource:
+    """A source that is not a file: a document rendered as markdown (a cluster object), with its payload fields."""
+
+    source_id: str
+    source_type: SourceType
+    uri: str
+    text: str
+    metadata: dict[str, Any]
 
 
 @dataclass
@@ -70,13 +81,60 @@ class IngestRun:
             if progress:
                 progress(source.source_id, done, len(found.files))
         self._flush(batch, summary)
-        vanished = [sid for sid, state in known.items() if state.sync_root == root and sid not in seen]
+        self._finish(
+            summary, [sid for sid, state in known.items() if state.sync_root == root and sid not in seen], started
+        )
+        return summary
+
+    def sync(
+        self, root: str, sources: Iterable[RenderedSource], progress: Progress | None = None, total: int = 0
+    ) -> IngestSummary:
+        """Sync rendered sources under ``root``: unchanged ones are skipped, changed ones replaced, and sources of
+        ``root`` that are no longer given are deleted."""
+        started = time.perf_counter()
+        summary = IngestSummary(self.org, root)
+        known = self.index.sources(self.org, sync_root=root)
+        seen: set[str] = set()
+        batch: list[_Pending] = []
+        for done, source in enumerate(sources, start=1):
+            seen.add(source.source_id)
+            pending = self._rendered(source, root, known.get(source.source_id), summary)
+            if pending is not None:
+                batch.append(pending)
+            if sum(len(p.chunks) for p in batch) >= self.settings.embedding_batch_size * 8:
+                self._flush(batch, summary)
+                batch = []
+            if progress:
+                progress(source.source_id, done, max(total, done))
+        self._flush(batch, summary)
+        self._finish(summary, [sid for sid in known if sid not in seen], started)
+        return summary
+
+    def _rendered(
+        self, source: RenderedSource, root: str, previous: SourceState | None, summary: IngestSummary
+    ) -> _Pending | None:
+        doc_hash = hashlib.sha256(f"{self._fingerprint}:{source.text}".encode()).hexdigest()
+        if previous is not None and previous.doc_hash == doc_hash:
+            summary.unchanged += 1
+            return None
+        t0 = time.perf_counter()
+        try:
+            document = parse_markdown(source.text, source.source_id.rsplit("/", 1)[-1])
+        except UnreadableSource as exc:
+            summary.failed.append(FileProblem(source.source_id, str(exc)))
+            return None
+        finally:
+            summary.timings["parse"] = summary.timings.get("parse", 0.0) + time.perf_counter() - t0
+        base = self._base(document, source.source_type, source.uri, root, doc_hash) | source.metadata
+        chunks = self._split(document, source.source_id, source.text.splitlines(), base)
+        return _Pending(source.source_id, chunks, previous)
+
+    def _finish(self, summary: IngestSummary, vanished: list[str], started: float) -> None:
         self.index.delete_sources(self.org, vanished)
         summary.deleted = len(vanished)
-        if summary.embedded:
+        if summary.embedded or vanished:
             self._timed(summary, "optimize", self.index.optimize)
         summary.seconds = time.perf_counter() - started
-        return summary
 
     def _prepare(
         self, source: SourceFile, root: str, known: dict[str, SourceState], seen: set[str], summary: IngestSummary
@@ -124,6 +182,23 @@ class IngestRun:
         self, doc: ParsedDocument, source: SourceFile, content: SourceBytes, source_id: str, root: str, doc_hash: str
     ) -> list[Chunk]:
         raw_lines = doc.text.splitlines() if content.format in ("markdown", "text") and not doc.key else None
+        uri = source.path.as_uri() + (f"#{doc.key}" if doc.key else "")
+        base = self._base(doc, source.source_type, uri, root, doc_hash) | self._type_metadata(doc, source)
+        return self._split(doc, source_id, raw_lines, base)
+
+    def _base(self, doc: ParsedDocument, source_type: str, uri: str, root: str, doc_hash: str) -> dict[str, Any]:
+        return {
+            "source_type": source_type,
+            "title": doc.title,
+            "uri": uri,
+            "doc_hash": doc_hash,
+            "sync_root": root,
+            "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+
+    def _split(
+        self, doc: ParsedDocument, source_id: str, raw_lines: list[str] | None, base: dict[str, Any]
+    ) -> list[Chunk]:
         pieces = chunk_blocks(
             doc.blocks,
             self.index.embedder.count_tokens,
@@ -131,17 +206,7 @@ class IngestRun:
             self.settings.chunk_overlap,
             raw_lines,
         )
-        uri = source.path.as_uri() + (f"#{doc.key}" if doc.key else "")
-        base = {
-            "source_type": source.source_type,
-            "title": doc.title,
-            "uri": uri,
-            "doc_hash": doc_hash,
-            "sync_root": root,
-            "chunk_count": len(pieces),
-            "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            **self._type_metadata(doc, source),
-        }
+        base = base | {"chunk_count": len(pieces)}
         return [self._chunk(source_id, i, piece, doc.title, base) for i, piece in enumerate(pieces)]
 
     @staticmethod

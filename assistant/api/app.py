@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -62,10 +63,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = []
-        for error in exc.errors():
-            where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
-            problems.append(f"{where}: {error.get('msg', 'invalid')}")
+        problems = [_problem(error) for error in exc.errors()]
         _count_error(request, "InvalidInputError")
         return error_response(422, "InvalidInputError", "; ".join(problems)[:2000])
 
@@ -86,6 +84,16 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(routes.health)
     app.include_router(routes.v1)
     return app
+
+
+def _problem(error: Mapping[str, Any]) -> str:
+    """One validation problem as ``where: what``; a body that does not parse says so, and where it breaks."""
+    loc = tuple(error.get("loc", ()))
+    if error.get("type") == "json_invalid":  # loc is ("body", <character offset>)
+        reason = dict(error.get("ctx") or {}).get("error", "malformed")
+        return f"body: not valid JSON ({reason} at character {loc[-1] if len(loc) > 1 else 0})"
+    where = ".".join(str(p) for p in loc if p != "body") or "body"
+    return f"{where}: {error.get('msg', 'invalid')}"
 
 
 def _count_error(request: Request, kind: str) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import insert
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from assistant.api.schemas import AskBody, FeedbackBody, IngestPathBody, KeyBody, SearchBody
+from assistant.api.schemas import AskBody, FeedbackBody, IngestPathBody, KeyBody, SearchBody, ToolBody
 from assistant.auth import Principal
 from assistant.database import feedback
 from assistant.jobs import Upload
@@ -167,6 +167,7 @@ class _Turn:
                 conversation_id=b.conversation_id,
                 provider=b.provider,
                 workspace=b.workspace,
+                caller=self.who,
             )
             for event in stream:
                 if event.kind == "retrieval":
@@ -432,6 +433,25 @@ async def jobs(request: Request, who: Admin) -> Any:
 async def job(job_id: str, request: Request, who: Admin) -> Any:
     """One job with its progress (`done`/`total`, `progress` 0..1) and, when finished, its summary."""
     return await run_in_threadpool(_runtime(request).jobs.get, who.org, job_id)
+
+
+# -- tools ------------------------------------------------------------------------------------------------------------
+
+
+@v1.get("/tools", tags=["tools"])
+async def list_tools(request: Request, who: Viewer) -> Any:
+    """The tools with their argument schemas, and whether the caller can use each now ("disabled: reason")."""
+    return await run_in_threadpool(_runtime(request).sandbox.catalog, who)
+
+
+@v1.post("/tools/{name}", tags=["tools"])
+async def run_tool(name: str, body: ToolBody, request: Request, who: Viewer) -> Any:
+    """Run one read-only tool in the sandbox with the caller's permissions; the result is a value whatever
+    happened (status ok, error, denied, disabled or timeout; the exact invocation; data)."""
+    rt = _runtime(request)
+    await run_in_threadpool(rt.quotas.admit, who)
+    result = await run_in_threadpool(rt.sandbox.call, who, name, body.arguments)
+    return result.model_dump()
 
 
 # -- usage, audit, keys -----------------------------------------------------------------------------------------------

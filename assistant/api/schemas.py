@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -45,3 +45,7 @@ class KeyBody(_Body):
     roles: list[Literal["viewer", "developer", "operator", "admin"]] = Field(min_length=1)
     namespaces: list[str] = Field(default_factory=list)
     name: str = Field(default="", max_length=200)
+
+
+class ToolBody(_Body):
+    arguments: dict[str, Any] = Field(default_factory=dict, description="As the tool's schema (GET /v1/tools) says.")

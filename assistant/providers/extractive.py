@@ -194,15 +194,55 @@ def compose(question: str, units: Sequence[Unit]) -> str:
     return "\n\n".join(blocks)
 
 
+_LOG_SIGNAL = re.compile(r"panic|fatal|error|exception|denied|refused|failed|killed|not found|invalid", re.I)
+_LIVE_EVIDENCE = 4
+
+
+def compose_live(sources: Sequence[ContextSource]) -> str:
+    """What the cluster shows, object by object: each finding with its evidence, the log lines that carry the
+    error, and the warning events; all cited to the live sources they come from."""
+    blocks: list[str] = []
+    by_object: dict[str, list[ContextSource]] = {}
+    for source in sources:
+        by_object.setdefault(source.source_id, []).append(source)
+    for group in by_object.values():
+        lines: list[str] = []
+        for source in group:
+            lines += _live_lines(source)
+        if lines:
+            blocks.append(f"**{group[0].title}**\n" + "\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def _live_lines(source: ContextSource) -> list[str]:
+    marker = f"[{source.n}]"
+    items = [_LIST_ITEM.sub("", line).strip() for line in source.text.splitlines() if line.strip()]
+    if source.section == "Findings":
+        summary, evidence = items[0], items[1:]
+        return [f"- {summary} {marker}"] + [f"  - {e} {marker}" for e in evidence[:_LIVE_EVIDENCE]]
+    if source.section.startswith("Log of"):
+        signal = [line for line in items if _LOG_SIGNAL.search(line) and not line.startswith("~")][-3:]
+        return [f"- {source.section} {marker}:\n```\n" + "\n".join(signal) + "\n```"] if signal else []
+    if source.section == "Events":
+        warnings = [e for e in items if e.startswith("Warning")][-2:]
+        return [f"- {e} {marker}" for e in warnings]
+    return []
+
+
 class ExtractiveProvider(Provider):
     """Answers from the sources' own words; never calls a model."""
 
     generative = False
 
     def stream(self, request: GenerationRequest) -> Iterator[Delta]:
-        """The composed answer as one piece."""
-        units = select_units(request.question, request.sources, request.history)
-        yield Delta(compose(request.question, units) if units else "")
+        """The composed answer as one piece: live cluster evidence first (when tools ran), then the documents."""
+        live = [s for s in request.sources if s.field("live")]
+        documents = [s for s in request.sources if not s.field("live")]
+        parts = [compose_live(live)] if live else []
+        units = select_units(request.question, documents, request.history)
+        if units:
+            parts.append(compose(request.question, units))
+        yield Delta("\n\n".join(p for p in parts if p))
 
 
 @register("extractive")

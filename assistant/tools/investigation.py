@@ -1,0 +1,200 @@
+"""Answering with the cluster: for a question about a workload ("why is checkout crashing in prod?") run the
+analyzers within the caller's permissions, pick the findings the question is about, describe those objects, and
+hand the answer the live evidence plus what to retrieve for it (the alerts whose runbooks apply, the services whose
+past incidents may match). Deterministic: the same cluster state and question give the same calls.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.auth import Principal
+from assistant.intent import is_troubleshooting
+from assistant.tools.registry import ToolResult
+from assistant.tools.sandbox import Sandbox
+from index.records import SearchHit
+from ingest.cluster.kinds import KINDS
+
+_CLUSTER_WORDS = re.compile(
+    r"\b(pods?|deploy\w*|rollouts?|replicas?|nodes?|namespaces?|cluster|prod(uction)?|containers?|jobs?|cronjobs?|"
+    r"pvcs?|volumes?|running|restart\w*|crash\w*|pending|evict\w*|oom\w*|image\w*|probes?|ready|notready|"
+    r"scheduling|schedul\w*|kubectl|k8s|kubernetes|live|right now|currently)\b",
+    re.IGNORECASE,
+)
+_SYMPTOMS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (re.compile(r"crash|restart|exit|panic|looping|backoff", re.I), ("CrashLoopBackOff", "OOMKilled")),
+    (re.compile(r"oom|memory|killed", re.I), ("OOMKilled",)),
+    (re.compile(r"image|pull|registry|tag", re.I), ("ImagePullBackOff",)),
+    (
+        re.compile(r"pending|schedul|never starts|not start", re.I),
+        ("FailedScheduling", "PVCPending", "ImagePullBackOff"),
+    ),
+    (re.compile(r"node|kubelet", re.I), ("NodeNotReady",)),
+    (re.compile(r"probe|not ready|readiness|liveness|unhealthy|503", re.I), ("ProbeFailing",)),
+    (re.compile(r"volume|pvc|disk|storage|claim", re.I), ("PVCPending",)),
+    (re.compile(r"\bjob|backup|cron", re.I), ("JobFailed",)),
+    (re.compile(r"rollout|replica|available|deploy", re.I), ("DeploymentUnavailable",)),
+)
+_GENERIC = re.compile(r"what('s| is) (wrong|broken|failing)|anything (wrong|failing|broken)|health|status", re.I)
+_WORD = re.compile(r"[a-z0-9][a-z0-9-]*[a-z0-9]|[a-z0-9]")
+_HASH_SUFFIX = re.compile(r"(-[a-z0-9]{5,10}){1,2}$|-\d{6,}$")
+_MAX_FINDINGS = 3
+_LIVE_SECTIONS = ("Findings", "Container", "Init container", "Conditions", "Events", "Log of")
+
+
+@dataclass
+class Investigation:
+    """What the cluster tools found for one question."""
+
+    calls: list[ToolResult] = field(default_factory=list)
+    hits: list[SearchHit] = field(default_factory=list)  # live evidence, cited like any source
+    alerts: list[str] = field(default_factory=list)
+    services: list[str] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class Investigator:
+    """Plans and runs the cluster tools for a question, through the sandbox only."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+
+    def applies(self, who: Principal | None, question: str) -> bool:
+        """A troubleshooting or live-state question, from a caller whose organization has a cluster."""
+        if who is None or not self.sandbox.clusters.of(who.org):
+            return False
+        return is_troubleshooting(question) or _CLUSTER_WORDS.search(question) is not None
+
+    def run(
+        self, who: Principal, question: str, cluster: str | None = None, namespace: str | None = None
+    ) -> Generator[ToolResult, None, Investigation]:
+        """Analyze, choose the findings the question is about, describe their objects; yields each call's result
+        as it completes and returns what was found."""
+        found = Investigation()
+        if not (who.can("tools:namespaced") or who.can("tools:all")):
+            found.notes.append("live cluster tools need the developer role or higher; answered from the index")
+            return found
+        for config in self.sandbox.clusters.of(who.org):
+            if cluster is None or config.name == cluster:
+                yield from self._cluster(who, question, config.name, namespace, found)
+        return found
+
+    def _call(
+        self, who: Principal, name: str, arguments: dict[str, Any], found: Investigation
+    ) -> Generator[ToolResult, None, ToolResult]:
+        result = self.sandbox.call(who, name, arguments)
+        found.calls.append(result)
+        if not result.ok:
+            found.notes.append(f"could not check the cluster: {name} {result.status}: {result.error}")
+        yield result
+        return result
+
+    def _cluster(
+        self, who: Principal, question: str, cluster: str, namespace: str | None, found: Investigation
+    ) -> Generator[ToolResult, None, None]:
+        arguments: dict[str, Any] = {"cluster": cluster} | ({"namespace": namespace} if namespace else {})
+        analysis = yield from self._call(who, "cluster_analyze", arguments, found)
+        if not analysis.ok:
+            return
+        findings = relevant(question, list(analysis.data.get("findings") or []))
+        for finding in findings:
+            found.checks.append(str(finding["check"]))
+            found.alerts.extend(str(a) for a in finding.get("alerts") or [])
+            found.services.append(base_name(str(finding["name"])))
+            found.hits.append(_finding_hit(cluster, finding, analysis.invocation))
+            kind, ns, name = str(finding["kind"]), str(finding["namespace"]), str(finding["name"])
+            describe = {"cluster": cluster, "kind": kind, "name": name} | (
+                {} if ns == "_cluster" else {"namespace": ns}
+            )
+            described = yield from self._call(who, "kubernetes_describe", describe, found)
+            if described.ok:
+                found.hits.extend(_description_hits(described, finding))
+        found.alerts = list(dict.fromkeys(found.alerts))
+        found.services = list(dict.fromkeys(found.services))
+
+
+def base_name(name: str) -> str:
+    """A pod's or job's workload name: ``checkout-7c9d8f6b5-x2k4p`` -> ``checkout``."""
+    return _HASH_SUFFIX.sub("", name) or name
+
+
+def _names(finding: dict[str, Any]) -> set[str]:
+    names = {str(finding["name"]), base_name(str(finding["name"]))}
+    for ref in finding.get("related") or []:
+        name = str(ref).rsplit("/", 1)[-1]
+        names |= {name, base_name(name)}
+    return names
+
+
+def relevant(question: str, findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The findings the question is about: those naming what it names, then those matching its symptom; for a
+    general "what is wrong" question, the critical ones."""
+    words = set(_WORD.findall(question.lower()))
+    symptoms = {check for pattern, checks in _SYMPTOMS if pattern.search(question) for check in checks}
+    scored = []
+    for i, f in enumerate(findings):
+        named = bool(words & _names(f))
+        score = (2 if named else 0) + (1 if f.get("check") in symptoms else 0)
+        scored.append((score, named, i, f))
+    if any(named for _, named, _, _ in scored):
+        scored = [s for s in scored if s[1]]  # a named object narrows to it; the symptom then orders its findings
+    best = max((s[0] for s in scored), default=0)
+    if best > 0:
+        chosen = [f for score, _, _, f in sorted(scored, key=lambda s: (-s[0], s[2])) if score == best]
+    elif _GENERIC.search(question) or not symptoms:
+        chosen = [f for f in findings if f.get("severity") == "critical"]
+    else:
+        chosen = []
+    return chosen[:_MAX_FINDINGS]
+
+
+def _finding_hit(cluster: str, finding: dict[str, Any], invocation: str) -> SearchHit:
+    ns, kind, name = finding["namespace"], finding["kind"], finding["name"]
+    evidence = "\n".join(f"- {line}" for line in finding.get("evidence") or [])
+    text = f"{finding['summary']}\n\n{evidence}".strip()
+    return _hit(cluster, ns, kind, name, "Findings", text, invocation, f"finding:{finding['check']}")
+
+
+def _description_hits(result: ToolResult, finding: dict[str, Any]) -> list[SearchHit]:
+    """The sections of a description a troubleshooting answer needs (state, events, log), each citable."""
+    data = result.data or {}
+    cluster, ns, kind, name = result.cluster or "", finding["namespace"], finding["kind"], finding["name"]
+    hits = []
+    for heading, body in _sections(str(data.get("text", ""))):
+        if heading.startswith(_LIVE_SECTIONS) and heading != "Findings":
+            hits.append(_hit(cluster, ns, kind, name, heading, body, result.invocation, heading))
+    return hits
+
+
+def _sections(markdown: str) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for part in re.split(r"^## ", markdown, flags=re.MULTILINE)[1:]:
+        heading, _, body = part.partition("\n")
+        if body.strip():
+            found.append((heading.strip(), body.strip()))
+    return found
+
+
+def _hit(cluster: str, ns: str, kind: str, name: str, section: str, text: str, invocation: str, key: str) -> SearchHit:
+    source_id = f"cluster/{cluster}/{ns}/{kind}/{name}"
+    title = f"{KINDS[kind].title} {name if ns == '_cluster' else f'{ns}/{name}'} (live)"
+    payload = {
+        "source_id": source_id,
+        "source_type": "cluster",
+        "title": title,
+        "section": section,
+        "text": text,
+        "uri": f"k8s://{cluster}/{ns}/{kind}/{name}",
+        "cluster": cluster,
+        "namespace": ns,
+        "kind": kind,
+        "name": name,
+        "live": True,
+        "tool": invocation,
+        "position": f"live:{key}",
+    }
+    return SearchHit(f"live:{source_id}:{key}", 1.0, 1.0, payload)

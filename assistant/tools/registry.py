@@ -1,0 +1,108 @@
+"""The tool registry: every tool the assistant may run, declared with its argument schema, read-only flag, the
+permission it needs and its prerequisite. Tools are registered by name, as providers are; running one is the
+sandbox's business (assistant.tools.sandbox), never the caller's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+ToolStatus = Literal["ok", "error", "denied", "disabled", "timeout"]
+
+
+class ToolResult(BaseModel):
+    """What a tool call gave: a value the answer (or a model) can read, whatever happened."""
+
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    status: ToolStatus
+    data: Any = None
+    error: str | None = None
+    invocation: str = ""  # the exact call, as a person would type it (kubectl ..., PromQL ...)
+    cluster: str | None = None
+    duration_ms: float = 0.0
+    truncated: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when the tool ran and answered."""
+        return self.status == "ok"
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """What a tool's prerequisite looks at: the caller's organization and what is configured for it."""
+
+    org: str
+    clusters: int  # clusters configured for the org
+    prometheus: bool = False
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A declared tool. ``runner`` names the function the worker calls (``module:function``), so the service
+    process never imports or runs tool code itself."""
+
+    name: str
+    family: str  # kubernetes | metrics | config | troubleshooting
+    description: str
+    arguments: type[BaseModel]
+    runner: str
+    permission: str = "tools:namespaced"  # developer and up; the sandbox narrows by namespace
+    read_only: bool = True
+    prerequisite: Callable[[ToolContext], str | None] | None = None
+
+    def schema(self) -> dict[str, Any]:
+        """The JSON schema of the arguments (what a model or a form is given)."""
+        return self.arguments.model_json_schema()
+
+    def disabled(self, context: ToolContext) -> str | None:
+        """Why the tool cannot run for this organization, or None."""
+        return self.prerequisite(context) if self.prerequisite else None
+
+    def describe(self, context: ToolContext) -> dict[str, Any]:
+        """The tool as `GET /v1/tools` lists it."""
+        reason = self.disabled(context)
+        return {
+            "name": self.name,
+            "family": self.family,
+            "description": self.description,
+            "read_only": self.read_only,
+            "permission": self.permission,
+            "status": f"disabled: {reason}" if reason else "enabled",
+            "arguments": self.schema(),
+        }
+
+
+TOOLS: dict[str, Tool] = {}
+
+
+def register(tool: Tool) -> Tool:
+    """Add a tool to the registry (a read-only tool only: nothing here may change a cluster)."""
+    if not tool.read_only:
+        raise ValueError(f"tool {tool.name}: only read-only tools are accepted")
+    if tool.name in TOOLS:
+        raise ValueError(f"tool {tool.name} is registered twice")
+    TOOLS[tool.name] = tool
+    return tool
+
+
+def tools() -> dict[str, Tool]:
+    """Every registered tool (the built-in families are registered on first use)."""
+    import assistant.tools.kubernetes  # noqa: F401 - registers the Kubernetes tools
+
+    return TOOLS
+
+
+def needs_cluster(context: ToolContext) -> str | None:
+    """Prerequisite of the Kubernetes tools."""
+    if context.clusters == 0:
+        return f"no cluster configured for organization {context.org} (AIOPS_CLUSTERS_FILE)"
+    return None
+
+
+Runner = Callable[..., Any]

@@ -1,0 +1,199 @@
+"""The sandbox: the only way a tool runs. Every call is checked against the caller's permissions before it runs
+(role -> tools; organization -> clusters and namespaces; key -> namespaces), its arguments are validated, and it runs
+in a worker process (assistant.tools.workers) with a timeout and an output cap. Every call, allowed or not, is
+audited and counted; the result is always a value (status, data, error, the exact invocation), never an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from assistant.audit import AuditLog
+from assistant.auth import ALL_NAMESPACES, Principal
+from assistant.metrics import Metrics
+from assistant.tools.kubernetes import invocation
+from assistant.tools.registry import Tool, ToolContext, ToolResult, ToolStatus, tools
+from assistant.tools.workers import WorkerFailure, WorkerPool
+from core.settings import Settings
+from ingest.cluster.config import ClusterConfig, Clusters
+from ingest.cluster.kinds import kind_spec
+
+log = logging.getLogger(__name__)
+
+
+class Denied(Exception):
+    """A call the caller may not make; the message says why (and never what another organization has)."""
+
+
+class Sandbox:
+    """Runs tools for callers, within what each caller may do."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clusters: Clusters,
+        audit: AuditLog | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clusters = clusters
+        self.audit = audit
+        self.metrics = metrics
+        self.pool = WorkerPool(settings.tool_workers)
+
+    def context(self, org: str) -> ToolContext:
+        """What is configured for an organization (for prerequisites)."""
+        return ToolContext(org=org, clusters=len(self.clusters.of(org)))
+
+    def catalog(self, who: Principal) -> list[dict[str, Any]]:
+        """The tools, each with its schema and whether the caller can use it now."""
+        context = self.context(who.org)
+        listed = []
+        for tool in tools().values():
+            entry = tool.describe(context)
+            if entry["status"] == "enabled" and not self._may(who, tool):
+                entry["status"] = f"denied: your role may not run {tool.family} tools"
+            listed.append(entry)
+        return listed
+
+    def call(self, who: Principal, name: str, arguments: dict[str, Any]) -> ToolResult:
+        """Check, run, audit and count one call."""
+        started = time.perf_counter()
+        result = self._call(who, name, dict(arguments))
+        result.duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        self._record(who, result)
+        return result
+
+    def close(self) -> None:
+        """Stop the workers."""
+        self.pool.close()
+
+    # -- the checks -----------------------------------------------------------------------------------------------
+
+    def _call(self, who: Principal, name: str, arguments: dict[str, Any]) -> ToolResult:
+        tool = tools().get(name)
+        if tool is None:
+            return ToolResult(name=name, arguments=arguments, status="error", error=f"unknown tool {name!r}")
+        try:
+            args = tool.arguments.model_validate(arguments)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
+            return ToolResult(name=name, arguments=arguments, status="error", error=f"invalid arguments: {problems}")
+        arguments = args.model_dump(exclude_none=True)
+        reason = tool.disabled(self.context(who.org))
+        if reason:
+            return ToolResult(name=name, arguments=arguments, status="disabled", error=reason)
+        try:
+            cluster = self._cluster(who, args)
+            shown = invocation(name, arguments, cluster.name)
+            namespaces, cluster_scoped = self._scope(who, tool, cluster, args)
+        except Denied as exc:
+            return ToolResult(
+                name=name,
+                arguments=arguments,
+                status="denied",
+                error=str(exc),
+                invocation=invocation(name, arguments, None),
+            )
+        return self._run(tool, arguments, cluster, namespaces, cluster_scoped, shown)
+
+    def _may(self, who: Principal, tool: Tool) -> bool:
+        return who.can(tool.permission) or who.can("tools:all")
+
+    def _cluster(self, who: Principal, args: BaseModel) -> ClusterConfig:
+        name = getattr(args, "cluster", None)
+        mine = self.clusters.of(who.org)
+        found = self.clusters.find(who.org, name)
+        if found is None:
+            if name is None:
+                raise Denied("name the cluster: " + ", ".join(c.name for c in mine))
+            raise Denied(f"cluster {name} is not one of your organization's clusters")
+        return found
+
+    def _scope(
+        self, who: Principal, tool: Tool, cluster: ClusterConfig, args: BaseModel
+    ) -> tuple[list[str] | None, bool]:
+        """The namespaces the call may read (None: every namespace of the cluster) and whether it may read
+        cluster-scoped objects (nodes)."""
+        if not self._may(who, tool):
+            raise Denied(f"role {'/'.join(who.roles) or 'none'} may not run {tool.family} tools")
+        operator = who.can("tools:all")
+        kind = getattr(args, "kind", None)
+        if kind is not None and not kind_spec(kind).namespaced and not operator:
+            raise Denied(f"{kind}s are cluster-scoped: only operators may read them")
+        everywhere = operator or ALL_NAMESPACES in who.namespaces
+        mine = set(cluster.namespaces) if cluster.namespaces else None  # None: the org reads every namespace
+        if not everywhere:
+            mine = set(who.namespaces) if mine is None else mine & set(who.namespaces)
+        requested = getattr(args, "namespace", None)
+        if requested is not None:
+            if not cluster.allows(requested):
+                raise Denied(f"namespace {requested} of cluster {cluster.name} is not open to the assistant")
+            if mine is not None and requested not in mine:
+                raise Denied(f"namespace {requested} is not one your key may read")
+            return [requested], operator
+        if mine is not None and not mine:
+            raise Denied("your key may read no namespace of this cluster")
+        return (sorted(mine) if mine is not None else None), operator
+
+    # -- running --------------------------------------------------------------------------------------------------
+
+    def _run(
+        self,
+        tool: Tool,
+        arguments: dict[str, Any],
+        cluster: ClusterConfig,
+        namespaces: list[str] | None,
+        cluster_scoped: bool,
+        shown: str,
+    ) -> ToolResult:
+        s = self.settings
+        request = {
+            "runner": tool.runner,
+            "arguments": arguments,
+            "cluster": {
+                "kubeconfig": str(cluster.kubeconfig) if cluster.kubeconfig else None,
+                "dump": str(cluster.dump) if cluster.dump else None,
+                "context": cluster.context or cluster.name,
+            },
+            "namespaces": namespaces,
+            "cluster_scoped": cluster_scoped,
+            "limits": {
+                "output_bytes": s.tool_output_bytes,
+                "log_lines": s.tool_log_lines,
+                "timeout_s": max(1.0, s.tool_timeout_s - 1),
+            },
+        }
+        base: dict[str, Any] = {"name": tool.name, "arguments": arguments, "invocation": shown, "cluster": cluster.name}
+        try:
+            answer = self.pool.run(request, s.tool_timeout_s, s.tool_output_bytes * 2 + 4096)
+        except WorkerFailure as exc:
+            status: ToolStatus = "timeout" if exc.kind == "timeout" else "error"
+            message = f"{exc.message} ({s.tool_timeout_s:g} s)" if exc.kind == "timeout" else exc.message
+            return ToolResult(**base, status=status, error=message)
+        if answer.get("status") != "ok":
+            denied = answer.get("error_type") == "PermissionDeniedError"
+            return ToolResult(**base, status="denied" if denied else "error", error=str(answer.get("error")))
+        return ToolResult(**base, status="ok", data=answer.get("data"), truncated=bool(answer.get("truncated")))
+
+    def _record(self, who: Principal, result: ToolResult) -> None:
+        if self.metrics is not None:
+            self.metrics.tool_calls.labels(result.name, result.status).inc()
+        if self.audit is not None:
+            self.audit.append(
+                who.org,
+                who.user,
+                "tool",
+                result.status,
+                tool=result.name,
+                arguments=result.arguments,
+                invocation=result.invocation,
+                cluster=result.cluster,
+                error=result.error,
+                truncated=result.truncated or None,
+                latency_ms=result.duration_ms,
+            )
