@@ -11,7 +11,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +22,7 @@ from assistant.citations import check_citations
 from assistant.context import ContextSource, build_context, in_workspace
 from assistant.conversations import ConversationStore
 from assistant.database import Database
-from assistant.evidence import Evidence, assess
+from assistant.evidence import assess
 from assistant.followups import retrieval_query
 from assistant.intent import is_troubleshooting, section_role
 from assistant.pii import PiiMasker
@@ -127,9 +127,11 @@ class Assistant:
         provider: str | None = None,
         workspace: Workspace | None = None,
         caller: Principal | None = None,
+        cancelled: Callable[[], bool] | None = None,
     ) -> Iterator[Event]:
         """Events of one answer: tool calls (live cluster questions), retrieval (the sources), tokens (generative
-        providers), then the answer. ``caller`` is whose permissions the tools run with (none: no tools)."""
+        providers), then the answer. ``caller`` is whose permissions the tools run with (none: no tools);
+        ``cancelled`` says the client has gone (timed out): the answer is then not written to the conversation."""
         started = time.perf_counter()
         request = self._request(org, question, user, conversation_id, workspace)
         if caller is not None and caller.org != org:
@@ -143,7 +145,7 @@ class Assistant:
         if cached is not None:
             answer = self._reissue(cached, request, started)
             yield Event("retrieval", {"sources": [c.model_dump() for c in answer.citations], "cached": True})
-            yield self._finish(request, answer)
+            yield self._finish(request, answer, cancelled)
             return
         timings: dict[str, float] = {}
         found = Investigation()
@@ -154,8 +156,6 @@ class Assistant:
             timings["tools_ms"] = _ms(t0)
         sources, timings["retrieval_ms"] = self._retrieve(org, query, workspace, found)
         evidence = assess(request.question, sources, self.settings.min_similarity)
-        if found.hits and not evidence.found:
-            evidence = Evidence(True)  # live findings about the object asked of are evidence in themselves
         yield Event("retrieval", {"sources": [s.citation().model_dump() for s in sources], "evidence": evidence.found})
         if not evidence.found:
             draft = _Draft(NO_EVIDENCE_TEXT, chain.names[0], status="no_evidence", warnings=[evidence.reason])
@@ -194,7 +194,7 @@ class Assistant:
         )
         if not live:  # an answer from live cluster state is stale the moment it is written
             self.cache.put(key, org, generation, answer)
-        yield self._finish(request, answer)
+        yield self._finish(request, answer, cancelled)
 
     # -- stages -------------------------------------------------------------------------------------------------
 
@@ -369,8 +369,9 @@ class Assistant:
             }
         )
 
-    def _finish(self, request: _Request, answer: Answer) -> Event:
-        self.conversations.record(request.org, request.user, request.conversation_id, answer)
+    def _finish(self, request: _Request, answer: Answer, cancelled: Callable[[], bool] | None) -> Event:
+        if cancelled is None or not cancelled():
+            self.conversations.record(request.org, request.user, request.conversation_id, answer)
         return Event("answer", answer.model_dump(mode="json"))
 
     def close(self) -> None:

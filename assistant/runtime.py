@@ -10,7 +10,7 @@ from typing import Any
 from assistant.audit import AuditLog
 from assistant.auth import JwtVerifier, KeyStore
 from assistant.database import Database
-from assistant.jobs import IngestJobs
+from assistant.jobs import ClusterSchedule, IngestJobs
 from assistant.metrics import Metrics
 from assistant.pii import PiiMasker
 from assistant.pipeline import Assistant
@@ -40,6 +40,7 @@ class Runtime:
     masker: PiiMasker
     metrics: Metrics
     sandbox: Sandbox
+    schedule: ClusterSchedule
 
     @classmethod
     def open(cls, settings: Settings, index: KnowledgeIndex | None = None) -> Runtime:
@@ -50,6 +51,9 @@ class Runtime:
         audit = AuditLog(db, masker.redact)
         metrics = Metrics()
         sandbox = open_sandbox(settings, audit, metrics)
+        jobs = IngestJobs(db, index, settings)
+        schedule = ClusterSchedule(jobs, sandbox.clusters.all)
+        schedule.start()
         return cls(
             settings=settings,
             index=index,
@@ -59,10 +63,11 @@ class Runtime:
             jwt=JwtVerifier(settings),
             audit=audit,
             quotas=Quotas(db, settings),
-            jobs=IngestJobs(db, index, settings),
+            jobs=jobs,
             masker=masker,
             metrics=metrics,
             sandbox=sandbox,
+            schedule=schedule,
         )
 
     def readiness(self) -> dict[str, Any]:
@@ -71,8 +76,9 @@ class Runtime:
         try:
             self.index.count("healthcheck")
             checks["index"] = {"ok": True, "backend": self.settings.index_backend}
-        except Exception as exc:  # any failure means "not ready", with its reason
-            checks["index"] = {"ok": False, "reason": f"{exc.__class__.__name__}: {exc}"[:300]}
+        except Exception as exc:  # any failure means "not ready", with its reason (the backend's own, when known)
+            cause = exc.__cause__ or exc
+            checks["index"] = {"ok": False, "reason": f"{cause.__class__.__name__}: {cause}"[:300]}
         try:
             self.db.ping()
             checks["database"] = {"ok": True, "dialect": self.db.engine.dialect.name}
@@ -90,6 +96,7 @@ class Runtime:
 
     def close(self) -> None:
         """Stop the jobs, then release the providers, the database and the index."""
+        self.schedule.close()
         self.jobs.close()
         self.sandbox.close()
         self.assistant.close()

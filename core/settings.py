@@ -88,7 +88,8 @@ class Settings(BaseSettings):
     request_timeout_s: float = Field(default=120.0, gt=0, description="An answer that takes longer fails with 504.")
     ingest_roots: list[Path] = Field(
         default_factory=list,
-        description="Server folders an ingestion job may read by path (uploads are always allowed); empty: none.",
+        description="Server folders an ingestion job may read by path (uploads are always allowed); empty: none. "
+        "A root containing {org} is per organization: /srv/ingest/{org}.",
     )
     # quotas: 0 disables a limit
     org_requests_per_minute: int = Field(default=600, ge=0)

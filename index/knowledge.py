@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
 import numpy as np
 
+from core.errors import AssistantError, IndexUnavailableError
 from index.embedding import Embedder, Vectors
 from index.generations import Generations
 from index.records import Chunk, FoundPoint, SearchFilters, SearchHit, SearchMode, StoredPoint, point_id
@@ -89,20 +91,23 @@ class KnowledgeIndex:
                 )
                 for i, c in enumerate(batch)
             ]
-            self.store.upsert(points)
+            with _guard("write"):
+                self.store.upsert(points)
         self.generations.bump(owner)
         return len(chunks)
 
     def delete_sources(self, org: str, source_ids: Sequence[str]) -> None:
         """Delete every chunk of these sources of ``org``."""
         if source_ids:
-            self.store.delete(scope(org, source_ids=list(source_ids)))
+            with _guard("delete"):
+                self.store.delete(scope(org, source_ids=list(source_ids)))
             self.generations.bump(org)
 
     def delete_positions(self, org: str, source_id: str, positions: Sequence[int]) -> None:
         """Delete some chunks of a source by position (the tail of a source that shrank)."""
         if positions:
-            self.store.delete(scope(org, source_ids=[source_id], positions=list(positions)))
+            with _guard("delete"):
+                self.store.delete(scope(org, source_ids=[source_id], positions=list(positions)))
             self.generations.bump(org)
 
     def generation(self, org: str) -> int:
@@ -122,15 +127,16 @@ class KnowledgeIndex:
         """The ``k`` best chunks of ``org`` for the query."""
         where = scope(org, filters)
         dense = self.query_vector(query)
-        found = self.store.query(
-            where,
-            dense,
-            self.sparse.encode_query(query),
-            limit=k,
-            prefetch_limit=max(k * self._prefetch_factor, 20),
-            mode=mode,
-            rrf_k=self._rrf_k,
-        )
+        with _guard("search"):
+            found = self.store.query(
+                where,
+                dense,
+                self.sparse.encode_query(query),
+                limit=k,
+                prefetch_limit=max(k * self._prefetch_factor, 20),
+                mode=mode,
+                rrf_k=self._rrf_k,
+            )
         return [SearchHit(p.id, p.score, _similarity(dense, p), p.payload) for p in found]
 
     def query_vector(self, query: str) -> list[float]:
@@ -155,33 +161,38 @@ class KnowledgeIndex:
     def sources(self, org: str, sync_root: str | None = None) -> dict[str, SourceState]:
         """The sources of ``org`` (optionally of one synced folder), from their first chunk."""
         states: dict[str, SourceState] = {}
-        for p in self.store.scroll(scope(org, sync_root=sync_root, positions=[0]), fields=_STATE_FIELDS):
-            state = SourceState(**{f: _field(p.payload, f) for f in _STATE_FIELDS})
-            states[state.source_id] = state
+        with _guard("read"):
+            for p in self.store.scroll(scope(org, sync_root=sync_root, positions=[0]), fields=_STATE_FIELDS):
+                state = SourceState(**{f: _field(p.payload, f) for f in _STATE_FIELDS})
+                states[state.source_id] = state
         return states
 
     def chunk_vectors(self, org: str, source_id: str) -> dict[str, list[float]]:
         """Dense vectors of a source's chunks by content hash, to reuse for chunks that did not change."""
-        return {
-            str(p.payload.get("content_hash")): p.dense
-            for p in self.store.scroll(scope(org, source_ids=[source_id]), fields=["content_hash"], with_dense=True)
-            if p.dense is not None
-        }
+        with _guard("read"):
+            return {
+                str(p.payload.get("content_hash")): p.dense
+                for p in self.store.scroll(scope(org, source_ids=[source_id]), fields=["content_hash"], with_dense=True)
+                if p.dense is not None
+            }
 
     def chunks(self, org: str, source_id: str) -> list[FoundPoint]:
         """A source's chunks in document order."""
-        found = list(self.store.scroll(scope(org, source_ids=[source_id])))
+        with _guard("read"):
+            found = list(self.store.scroll(scope(org, source_ids=[source_id])))
         return sorted(found, key=lambda p: int(p.payload.get("position", 0)))
 
     def count(self, org: str, filters: SearchFilters | None = None) -> int:
         """Number of chunks of ``org``."""
-        return self.store.count(scope(org, filters))
+        with _guard("count"):
+            return self.store.count(scope(org, filters))
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
 
     def optimize(self) -> None:
         """Build indexes after a bulk write."""
-        self.store.optimize()
+        with _guard("optimize"):
+            self.store.optimize()
 
     def close(self) -> None:
         """Flush and release the backend."""
@@ -193,6 +204,19 @@ class KnowledgeIndex:
 
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         self.close()
+
+
+@contextmanager
+def _guard(what: str) -> Iterator[None]:
+    """The one seam where a backend's own failure becomes IndexUnavailableError (the cause is logged and kept as
+    ``__cause__`` for /readyz, never shown to a caller)."""
+    try:
+        yield
+    except AssistantError:
+        raise
+    except Exception as exc:
+        log.exception("the index failed to %s", what)
+        raise IndexUnavailableError(f"the index cannot {what} right now; see /readyz") from exc
 
 
 def _similarity(query: Any, point: FoundPoint) -> float:

@@ -60,6 +60,10 @@ def discover(path: Path, source_type: SourceType | None = None) -> Discovery:
         relative = candidate.relative_to(path)
         if any(part.startswith(".") for part in relative.parts) or not candidate.is_file():
             continue
+        if path not in candidate.resolve().parents:
+            # a link out of the ingest folder would ingest whatever file it points at
+            skipped.append((relative.as_posix(), "symbolic link to a file outside the ingest folder"))
+            continue
         kind = source_type or guess_type(relative)
         fmt = FORMATS.get(candidate.suffix.lower())
         if fmt is None or (fmt == "records" and kind != "incident"):

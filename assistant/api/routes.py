@@ -3,10 +3,8 @@ org, so another organization's conversation, answer, source, job or audit record
 
 from __future__ import annotations
 
-import asyncio
-import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -14,17 +12,16 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import ValidationError
 from sqlalchemy import insert
-from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from assistant.api.schemas import AskBody, FeedbackBody, IngestPathBody, KeyBody, SearchBody, ToolBody
+from assistant.api.turns import TIMEOUT_MESSAGE, Turn
 from assistant.auth import Principal
 from assistant.database import feedback
 from assistant.jobs import Upload
-from assistant.pipeline import Event
 from assistant.runtime import Runtime
 from core.errors import (
-    AssistantError,
     AuthenticationError,
     InvalidInputError,
     NotFoundError,
@@ -123,139 +120,19 @@ async def search(body: SearchBody, request: Request, who: Annotated[Principal, D
 @v1.post("/ask", tags=["answers"], response_model=None)
 async def ask(body: AskBody, request: Request, who: Viewer) -> JSONResponse | StreamingResponse:
     """An answer with validated citations (the contract of `aiops ask --json`), or with `"stream": true` (or
-    `Accept: text/event-stream`) Server-Sent Events: `retrieval`, `tool_call`, `token`, `answer`, `done` or `error`."""
+    `Accept: text/event-stream`) Server-Sent Events: `tool_call`, `retrieval`, `token`, `answer`, `done` or
+    `error`."""
     rt = _runtime(request)
     await run_in_threadpool(rt.quotas.admit, who)
     if body.conversation_id:  # an unknown conversation is a 404 before anything streams
         await run_in_threadpool(rt.assistant.conversations.get, who.org, who.user, body.conversation_id)
-    release = rt.quotas.acquire(who.org)
-    turn = _Turn(rt, who, body)
+    turn = Turn(rt, who, body, rt.quotas.acquire(who.org))
     if body.stream or "text/event-stream" in request.headers.get("accept", ""):
-        return StreamingResponse(
-            _sse(turn, release), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
-        )
-    try:
-        answer = await asyncio.wait_for(run_in_threadpool(turn.run), timeout=rt.settings.request_timeout_s)
-    except TimeoutError:
-        turn.fail("timeout", "the answer took longer than the request timeout")
-        return JSONResponse(
-            {"error": {"type": "Timeout", "message": "the answer took longer than the request timeout"}},
-            status_code=504,
-        )
-    finally:
-        release()
+        return turn.streaming_response()
+    answer = await turn.answer_within(rt.settings.request_timeout_s)
+    if answer is None:
+        return JSONResponse({"error": {"type": "Timeout", "message": TIMEOUT_MESSAGE}}, status_code=504)
     return JSONResponse(answer, headers=turn.headers())
-
-
-class _Turn:
-    """One question answered for one caller: runs the pipeline, then audits, counts and charges it."""
-
-    def __init__(self, rt: Runtime, who: Principal, body: AskBody) -> None:
-        self.rt, self.who, self.body = rt, who, body
-        self.started = time.perf_counter()
-        self.sources: list[str] = []
-        self.answer: dict[str, Any] | None = None
-        self.audited = False
-
-    def events(self) -> Iterator[Event]:
-        b = self.body
-        try:
-            stream = self.rt.assistant.stream(
-                self.who.org,
-                b.question,
-                user=self.who.user,
-                conversation_id=b.conversation_id,
-                provider=b.provider,
-                workspace=b.workspace,
-                caller=self.who,
-            )
-            for event in stream:
-                if event.kind == "retrieval":
-                    self.sources = [s["source_id"] for s in event.data.get("sources", [])]
-                if event.kind == "answer":
-                    self.answer = event.data
-                    self._settle()
-                yield event
-        except AssistantError as exc:
-            self.fail(type(exc).__name__, exc.message)
-            raise
-
-    def run(self) -> dict[str, Any]:
-        for _ in self.events():
-            pass
-        assert self.answer is not None
-        return self.answer
-
-    def headers(self) -> dict[str, str]:
-        if self.answer is None:
-            return {}
-        chain = self.rt.assistant.chain(self.body.provider).names
-        provider = str(self.answer["provider"])
-        headers = {"X-AIOps-Provider": provider, "X-AIOps-Answer-Id": str(self.answer["answer_id"])}
-        if provider != chain[0]:
-            headers["X-AIOps-Fallback"] = f"{chain[0]} -> {provider}"
-        return headers
-
-    def _settle(self) -> None:
-        answer = self.answer or {}
-        usage = answer.get("usage") or {}
-        self.rt.metrics.observe_answer(answer)
-        self.rt.quotas.charge(self.who, sum(int(v) for v in usage.values()))
-        self._audit(
-            str(answer.get("status")),
-            answer_id=answer.get("answer_id"),
-            conversation_id=answer.get("conversation_id"),
-            provider=answer.get("provider"),
-            model=self.rt.assistant.chain(self.body.provider).model(str(answer.get("provider"))),
-            citations=[c["source_id"] for c in answer.get("citations", [])],
-            tool_calls=answer.get("tool_calls", []),
-            tokens=usage,
-            cached=answer.get("cached", False),
-        )
-
-    def fail(self, kind: str, message: str) -> None:
-        if not self.audited:
-            self._audit("error", error=f"{kind}: {message}")
-
-    def _audit(self, outcome: str, **details: Any) -> None:
-        self.audited = True
-        self.rt.audit.append(
-            self.who.org,
-            self.who.user,
-            "ask",
-            outcome,
-            question=self.body.question,
-            sources=self.sources,
-            latency_ms=_ms(self.started),
-            **details,
-        )
-
-
-async def _sse(turn: _Turn, release: Callable[[], None]) -> AsyncIterator[str]:
-    deadline = time.monotonic() + turn.rt.settings.request_timeout_s
-    try:
-        async for event in iterate_in_threadpool(turn.events()):
-            yield _frame(event.kind, event.data)
-            if event.kind == "answer":
-                data = event.data
-                done = {"answer_id": data["answer_id"], "usage": data.get("usage", {}), "timings": data.get("timings")}
-                yield _frame("done", done | {"headers": turn.headers()})
-            if time.monotonic() > deadline:
-                turn.fail("Timeout", "the answer took longer than the request timeout")
-                yield _frame("error", {"type": "Timeout", "message": "the answer took longer than the request timeout"})
-                return
-    except AssistantError as exc:
-        yield _frame("error", {"type": type(exc).__name__, "message": exc.message, "status": exc.http_status})
-    except Exception:  # contained: the client gets an error event, the log gets the stack
-        turn.fail("InternalError", "internal error")
-        yield _frame("error", {"type": "InternalError", "message": "internal error; it has been logged", "status": 500})
-        raise
-    finally:
-        release()
-
-
-def _frame(kind: str, data: dict[str, Any]) -> str:
-    return f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
 # -- conversations and feedback ---------------------------------------------------------------------------------------
@@ -391,8 +268,9 @@ async def source(
 
 @v1.post("/ingest/jobs", tags=["ingestion"], status_code=202)
 async def submit_job(request: Request, who: Admin) -> Any:
-    """Ingest for the caller's org: JSON `{"path", "source_type"}` (a server folder inside AIOPS_INGEST_ROOTS) or a
-    multipart upload of `files` (with an optional `source_type` field). Runs in the background; follow it by id."""
+    """Ingest for the caller's org: JSON `{"path", "source_type"}` (a server folder inside AIOPS_INGEST_ROOTS),
+    `{"cluster"}` (sync one of the org's clusters), or a multipart upload of `files` (with an optional `source_type`
+    field). Runs in the background; follow it by id."""
     rt = _runtime(request)
     if request.headers.get("content-type", "").startswith("multipart/"):
         async with request.form(max_files=1000, max_part_size=rt.settings.max_upload_bytes) as form:
@@ -410,9 +288,16 @@ async def submit_job(request: Request, who: Admin) -> Any:
         try:
             body = IngestPathBody.model_validate_json(await request.body())
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
             raise InvalidInputError(problems or "invalid body") from exc
-        job = await run_in_threadpool(rt.jobs.submit_path, who.org, who.user, body.path, body.source_type)
+        if body.cluster is not None:
+            cluster = rt.sandbox.clusters.find(who.org, body.cluster)
+            if cluster is None:
+                raise NotFoundError(f"cluster {body.cluster!r} not found")
+            job = await run_in_threadpool(rt.jobs.submit_cluster, who.org, who.user, cluster)
+        else:
+            assert body.path is not None
+            job = await run_in_threadpool(rt.jobs.submit_path, who.org, who.user, body.path, body.source_type)
     await run_in_threadpool(rt.audit.append, who.org, who.user, "ingest", "queued", job=job["id"], source=job["source"])
     return JSONResponse(job, status_code=202, headers={"Location": f"/v1/ingest/jobs/{job['id']}"})
 

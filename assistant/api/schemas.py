@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from assistant.answers import Workspace
 from index.records import SearchMode, SourceType
@@ -36,8 +36,17 @@ class FeedbackBody(_Body):
 
 
 class IngestPathBody(_Body):
-    path: str = Field(min_length=1, max_length=4096, description="A folder on the server, inside AIOPS_INGEST_ROOTS.")
+    path: str | None = Field(
+        default=None, min_length=1, max_length=4096, description="A folder on the server, inside AIOPS_INGEST_ROOTS."
+    )
+    cluster: str | None = Field(default=None, max_length=63, description="Sync one of the organization's clusters.")
     source_type: SourceType | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> IngestPathBody:
+        if (self.path is None) == (self.cluster is None):
+            raise ValueError("give either a path or a cluster")
+        return self
 
 
 class KeyBody(_Body):

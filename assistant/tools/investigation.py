@@ -21,7 +21,8 @@ from ingest.cluster.kinds import KINDS
 _CLUSTER_WORDS = re.compile(
     r"\b(pods?|deploy\w*|rollouts?|replicas?|nodes?|namespaces?|cluster|prod(uction)?|containers?|jobs?|cronjobs?|"
     r"pvcs?|volumes?|running|restart\w*|crash\w*|pending|evict\w*|oom\w*|image\w*|probes?|ready|notready|"
-    r"scheduling|schedul\w*|kubectl|k8s|kubernetes|live|right now|currently)\b",
+    r"scheduling|schedul\w*|kubectl|k8s|kubernetes|live|right now|currently|backups?|restore\w*|pass(ed)?|"
+    r"succeed\w*|(un)?available|healthy|brokers?|break\w*|broke|bad|wrong|stuck)\b",
     re.IGNORECASE,
 )
 _SYMPTOMS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (

@@ -1,4 +1,4 @@
-"""A read-only Kubernetes API server serving the sample snapshots, and a kubeconfig pointing the official client at it."""
+"""A read-only Kubernetes API server serving the sample snapshots, and a kubeconfig pointing the client at it."""
 
 from __future__ import annotations
 
