@@ -20,6 +20,7 @@ from sqlalchemy import insert, select, update
 from assistant.database import Database, api_keys
 from core.errors import AuthenticationError, InvalidInputError, NotFoundError, PermissionDeniedError
 from core.settings import Settings
+from index.records import Visibility
 from index.tenancy import validate_org
 
 Role = Literal["viewer", "developer", "operator", "admin"]
@@ -67,9 +68,16 @@ class Principal:
         if not self.can(permission):
             raise PermissionDeniedError(f"role {'/'.join(self.roles) or 'none'} may not {permission}")
 
-    def may_see_namespace(self, namespace: str) -> bool:
-        """Operators and admins see every namespace of their org; others only the ones their credential lists."""
-        return self.can("tools:all") or ALL_NAMESPACES in self.namespaces or namespace in self.namespaces
+    def cluster_visibility(self) -> Visibility:
+        """The cluster sources the caller may read in the index: the same as its cluster tools may (operators and
+        admins every namespace and the nodes, developers their key's namespaces, viewers none)."""
+        if self.can("tools:all"):
+            return Visibility()
+        if not self.can("tools:namespaced"):
+            return Visibility((), nodes=False)
+        if ALL_NAMESPACES in self.namespaces:
+            return Visibility(None, nodes=False)
+        return Visibility(tuple(sorted(self.namespaces)), nodes=False)
 
 
 @dataclass(frozen=True)

@@ -173,8 +173,8 @@ def ask(
     from assistant.database import Database
     from assistant.pii import PiiMasker
     from assistant.pipeline import Assistant
-    from assistant.tools import open_sandbox
     from assistant.tools.investigation import Investigator
+    from assistant.tools.sandbox import open_sandbox
     from index.factory import open_index
     from index.tenancy import validate_org
 

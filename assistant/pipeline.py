@@ -34,7 +34,7 @@ from assistant.tools.registry import ToolResult
 from core.errors import InvalidInputError, ProviderError
 from core.settings import Settings
 from index.knowledge import KnowledgeIndex
-from index.records import SearchFilters, SearchHit
+from index.records import SearchFilters, SearchHit, Visibility
 from index.tenancy import validate_org
 
 log = logging.getLogger(__name__)
@@ -138,9 +138,12 @@ class Assistant:
             raise InvalidInputError("the caller belongs to another organization")
         chain = self.chain(provider)
         query = retrieval_query(request.question, request.history)
-        key = cache_key(org, request.question, request.history, chain.names, workspace, self._config)
+        visible = caller.cluster_visibility() if caller is not None else None  # None: a trusted library caller
+        key = cache_key(org, request.question, request.history, chain.names, workspace, f"{self._config}|{visible}")
         generation = self.index.generation(org)
         live = self.investigator is not None and self.investigator.applies(caller, query)
+        if not live and self.investigator is not None and self.investigator.about_the_cluster(caller, query):
+            request.warnings.append("live cluster tools need the developer role or higher; answered from the index")
         cached = None if live else self.cache.get(key, org, generation)
         if cached is not None:
             answer = self._reissue(cached, request, started)
@@ -152,9 +155,9 @@ class Assistant:
         if live and self.investigator is not None and caller is not None:
             t0 = time.perf_counter()
             ws = workspace or Workspace()
-            found = yield from self._investigate(caller, query, ws)
+            found = yield from self._investigate(caller, query, ws, cancelled)
             timings["tools_ms"] = _ms(t0)
-        sources, timings["retrieval_ms"] = self._retrieve(org, query, workspace, found)
+        sources, timings["retrieval_ms"] = self._retrieve(org, query, workspace, found, visible)
         evidence = assess(request.question, sources, self.settings.min_similarity)
         yield Event("retrieval", {"sources": [s.citation().model_dump() for s in sources], "evidence": evidence.found})
         if not evidence.found:
@@ -219,10 +222,10 @@ class Assistant:
         return _Request(org, user, text, conversation_id, history, workspace, warnings)
 
     def _investigate(
-        self, caller: Principal, query: str, workspace: Workspace
+        self, caller: Principal, query: str, workspace: Workspace, cancelled: Callable[[], bool] | None
     ) -> Generator[Event, None, Investigation]:
         assert self.investigator is not None
-        calls = self.investigator.run(caller, query, workspace.cluster, workspace.namespace)
+        calls = self.investigator.run(caller, query, workspace.cluster, workspace.namespace, cancelled)
         while True:
             try:
                 result = next(calls)
@@ -232,33 +235,43 @@ class Assistant:
             yield Event("tool_call", tool_call(result).model_dump())
 
     def _retrieve(
-        self, org: str, query: str, workspace: Workspace | None, found: Investigation | None = None
+        self,
+        org: str,
+        query: str,
+        workspace: Workspace | None,
+        found: Investigation | None = None,
+        visible: Visibility | None = None,
     ) -> tuple[list[ContextSource], float]:
         t0 = time.perf_counter()
         k = self.settings.retrieval_k
         fetch = k * _WORKSPACE_OVERFETCH if workspace is not None and not workspace.empty else k
-        hits = [h for h in self.index.search(org, query, k=fetch) if in_workspace(h, workspace)][:k]
+        hits = [h for h in self.index.search(org, query, k=fetch, visible=visible) if in_workspace(h, workspace)][:k]
+        budget = self.settings.context_tokens
+        live = found is not None and bool(found.hits)
         if found is not None and found.hits:
             hits = self._with_live(org, query, found, hits)
-        if is_troubleshooting(query):
-            hits = self._with_steps(org, hits)
-        sources = build_context(hits, self.settings.context_tokens, self.index.embedder.count_tokens)
+            # live evidence comes on top of the documents' budget, and the steps of a matched runbook or incident
+            # are wanted however far its similarity trails the best hit's
+            budget += sum(self.index.embedder.count_tokens([str(h.payload["text"]) for h in found.hits]))
+        if is_troubleshooting(query) or live:
+            hits = self._with_steps(org, hits, 1.0 if live else _STEP_SIMILARITY_GAP, visible)
+        sources = build_context(hits, budget, self.index.embedder.count_tokens)
         return sources, _ms(t0)
 
     def _with_live(self, org: str, query: str, found: Investigation, hits: list[SearchHit]) -> list[SearchHit]:
         """Live evidence first, then the runbooks whose alerts the findings raise (a metadata match ranks above a
         text match), then past incidents of the same services and symptom, then the rest; indexed copies of the
         live objects give way to the live ones."""
-        symptom = " ".join(dict.fromkeys(found.checks))
+        evidence = found.search_text()
         runbooks = (
             self.index.search(
-                org, f"{symptom} {query}", k=2, filters=SearchFilters(source_types=["runbook"], alerts=found.alerts)
+                org, f"{evidence} {query}", k=2, filters=SearchFilters(source_types=["runbook"], alerts=found.alerts)
             )
             if found.alerts
             else []
         )
         incidents = self.index.search(
-            org, f"{symptom} {' '.join(found.services)} {query}", k=2, filters=SearchFilters(source_types=["incident"])
+            org, f"{' '.join(found.services)} {evidence} {query}", k=2, filters=SearchFilters(source_types=["incident"])
         )
         live_ids = {h.source_id for h in found.hits}
         merged = [*found.hits[:_LIVE_HITS], *runbooks[:1], *incidents[:1], *hits]
@@ -270,7 +283,9 @@ class Assistant:
                 out.append(hit)
         return out
 
-    def _with_steps(self, org: str, hits: list[SearchHit]) -> list[SearchHit]:
+    def _with_steps(
+        self, org: str, hits: list[SearchHit], gap: float = _STEP_SIMILARITY_GAP, visible: Visibility | None = None
+    ) -> list[SearchHit]:
         """Put the diagnosis and mitigation of the best runbook, and the root cause and action items of the best
         postmortem, right after their hits: a troubleshooting answer needs the steps, which rarely share words with
         the symptom."""
@@ -281,13 +296,13 @@ class Assistant:
         for hit in documents[:_STEP_CANDIDATES]:
             kind = str(hit.payload.get("source_type"))
             roles = _STEP_ROLES.get(kind)
-            if roles is None or kind in done or hit.similarity < best - _STEP_SIMILARITY_GAP:
+            if roles is None or kind in done or hit.similarity < best - gap:
                 continue
             done.add(kind)
             present = {h.id for h in expanded}
             steps = [
                 SearchHit(p.id, hit.score, hit.similarity, p.payload)
-                for p in self.index.chunks(org, hit.source_id)
+                for p in self.index.chunks(org, hit.source_id, visible)
                 if p.id not in present and section_role(str(p.payload.get("section", ""))) in roles
             ]
             at = next(i for i, h in enumerate(expanded) if h.id == hit.id) + 1

@@ -15,8 +15,8 @@ from assistant.metrics import Metrics
 from assistant.pii import PiiMasker
 from assistant.pipeline import Assistant
 from assistant.quotas import Quotas
-from assistant.tools import Sandbox, open_sandbox
 from assistant.tools.investigation import Investigator
+from assistant.tools.sandbox import Sandbox, open_sandbox
 from core.settings import Settings
 from index.factory import open_index
 from index.knowledge import KnowledgeIndex

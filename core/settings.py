@@ -118,7 +118,9 @@ class Settings(BaseSettings):
     tool_timeout_s: float = Field(default=15.0, gt=0, description="A tool call that takes longer is stopped.")
     tool_output_bytes: int = Field(default=64 * 1024, ge=1024, description="A tool's output is cut to this size.")
     tool_log_lines: int = Field(default=200, ge=1, description="Most log lines a tool returns.")
-    tool_workers: int = Field(default=2, ge=1, le=16, description="Sandbox worker processes.")
+    tool_workers: int = Field(
+        default=4, ge=1, le=32, description="Sandbox worker processes; one organization may use half of them."
+    )
     investigate: bool = Field(default=True, description="Run cluster tools for troubleshooting questions.")
 
     @property

@@ -12,7 +12,7 @@ import qdrant_edge as q
 from core.errors import IndexLockedError, IndexUnavailableError
 from index.records import FoundPoint, SearchMode, SparseVector, StoredPoint
 from index.store import DENSE, PAYLOAD_INDEXES, SPARSE, paginate
-from index.tenancy import ORG_FIELD, DateRange, MatchAny, Scope
+from index.tenancy import ORG_FIELD, DateRange, MatchAny, Scope, Within
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +22,7 @@ _SCROLL_PAGE = 1000
 def _native_filter(scope: Scope) -> q.Filter:
     """The scope as an Edge filter; the organization's condition always comes first."""
     must: list[Any] = [q.FieldCondition(ORG_FIELD, match=q.MatchValue(scope.org))]
+    must_not: list[Any] = []
     for c in scope.conditions:
         if isinstance(c, MatchAny):
             values = list(c.values)
@@ -31,7 +32,18 @@ def _native_filter(scope: Scope) -> q.Filter:
                 must.append(q.FieldCondition(c.key, match=q.MatchAny([str(v) for v in values])))
         elif isinstance(c, DateRange):
             must.append(q.FieldCondition(c.key, range=q.RangeDateTime(gte=_day(c.gte), lte=_day(c.lte, end=True))))
-    return q.Filter(must=must)
+        elif isinstance(c, Within):
+            must_not.append(_outside(c))
+    return q.Filter(must=must, must_not=must_not or None)
+
+
+def _outside(c: Within) -> q.Filter:
+    """The points a Within condition excludes."""
+    kind = q.FieldCondition(c.key, match=q.MatchValue(c.value))
+    if not c.values:  # inside nothing: every point of the kind goes
+        return q.Filter(must=[kind])
+    among = q.FieldCondition(c.field, match=q.MatchAny(list(c.values)))
+    return q.Filter(must=[kind], must_not=[among]) if c.inside else q.Filter(must=[kind, among])
 
 
 def _day(value: str | None, end: bool = False) -> str | None:

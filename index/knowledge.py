@@ -16,7 +16,7 @@ import numpy as np
 from core.errors import AssistantError, IndexUnavailableError
 from index.embedding import Embedder, Vectors
 from index.generations import Generations
-from index.records import Chunk, FoundPoint, SearchFilters, SearchHit, SearchMode, StoredPoint, point_id
+from index.records import Chunk, FoundPoint, SearchFilters, SearchHit, SearchMode, StoredPoint, Visibility, point_id
 from index.sparse import Bm25Encoder
 from index.store import VectorStore
 from index.tenancy import ORG_FIELD, scope
@@ -123,9 +123,10 @@ class KnowledgeIndex:
         k: int = 5,
         filters: SearchFilters | None = None,
         mode: SearchMode = "hybrid",
+        visible: Visibility | None = None,
     ) -> list[SearchHit]:
-        """The ``k`` best chunks of ``org`` for the query."""
-        where = scope(org, filters)
+        """The ``k`` best chunks of ``org`` for the query (cluster sources only where ``visible`` allows)."""
+        where = scope(org, filters, visible=visible)
         dense = self.query_vector(query)
         with _guard("search"):
             found = self.store.query(
@@ -158,11 +159,14 @@ class KnowledgeIndex:
         with self._query_lock:
             self._query_vectors.clear()
 
-    def sources(self, org: str, sync_root: str | None = None) -> dict[str, SourceState]:
+    def sources(
+        self, org: str, sync_root: str | None = None, visible: Visibility | None = None
+    ) -> dict[str, SourceState]:
         """The sources of ``org`` (optionally of one synced folder), from their first chunk."""
         states: dict[str, SourceState] = {}
+        where = scope(org, sync_root=sync_root, positions=[0], visible=visible)
         with _guard("read"):
-            for p in self.store.scroll(scope(org, sync_root=sync_root, positions=[0]), fields=_STATE_FIELDS):
+            for p in self.store.scroll(where, fields=_STATE_FIELDS):
                 state = SourceState(**{f: _field(p.payload, f) for f in _STATE_FIELDS})
                 states[state.source_id] = state
         return states
@@ -176,10 +180,10 @@ class KnowledgeIndex:
                 if p.dense is not None
             }
 
-    def chunks(self, org: str, source_id: str) -> list[FoundPoint]:
-        """A source's chunks in document order."""
+    def chunks(self, org: str, source_id: str, visible: Visibility | None = None) -> list[FoundPoint]:
+        """A source's chunks in document order (none when ``visible`` hides it)."""
         with _guard("read"):
-            found = list(self.store.scroll(scope(org, source_ids=[source_id])))
+            found = list(self.store.scroll(scope(org, source_ids=[source_id], visible=visible)))
         return sorted(found, key=lambda p: int(p.payload.get("position", 0)))
 
     def count(self, org: str, filters: SearchFilters | None = None) -> int:

@@ -98,6 +98,20 @@ class SearchHit:
         }
 
 
+@dataclass(frozen=True)
+class Visibility:
+    """Which cluster objects (source type ``cluster``) a caller may see: those of ``namespaces`` (None: every
+    namespace) and, with ``nodes``, the cluster-scoped ones. Other source types are not affected."""
+
+    namespaces: tuple[str, ...] | None = None
+    nodes: bool = True
+
+    @property
+    def everything(self) -> bool:
+        """True when nothing is hidden."""
+        return self.namespaces is None and self.nodes
+
+
 class SearchFilters(BaseModel):
     """Optional narrowing of a search; the organization is never one of these (the index adds it itself)."""
 

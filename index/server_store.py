@@ -18,7 +18,7 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 from core.errors import IndexUnavailableError
 from index.records import FoundPoint, SearchMode, SparseVector, StoredPoint
 from index.store import DENSE, PAYLOAD_INDEXES, SPARSE, paginate
-from index.tenancy import ORG_FIELD, DateRange, MatchAny, Scope
+from index.tenancy import ORG_FIELD, DateRange, MatchAny, Scope, Within
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ _SCROLL_PAGE = 1000
 def _native_filter(scope: Scope) -> m.Filter:
     """The scope as a qdrant-client filter; the organization's condition always comes first."""
     must: list[m.Condition] = [m.FieldCondition(key=ORG_FIELD, match=m.MatchValue(value=scope.org))]
+    must_not: list[m.Condition] = []
     for c in scope.conditions:
         if isinstance(c, MatchAny):
             must.append(m.FieldCondition(key=c.key, match=m.MatchAny(any=list(c.values))))  # type: ignore[arg-type]
@@ -38,7 +39,18 @@ def _native_filter(scope: Scope) -> m.Filter:
                     range=m.DatetimeRange(gte=_instant(c.gte), lte=_instant(c.lte, end=True)),
                 )
             )
-    return m.Filter(must=must)
+        elif isinstance(c, Within):
+            must_not.append(_outside(c))
+    return m.Filter(must=must, must_not=must_not or None)
+
+
+def _outside(c: Within) -> m.Filter:
+    """The points a Within condition excludes."""
+    kind = m.FieldCondition(key=c.key, match=m.MatchValue(value=c.value))
+    if not c.values:  # inside nothing: every point of the kind goes
+        return m.Filter(must=[kind])
+    among = m.FieldCondition(key=c.field, match=m.MatchAny(any=list(c.values)))
+    return m.Filter(must=[kind], must_not=[among]) if c.inside else m.Filter(must=[kind, among])
 
 
 def _instant(day: str | None, end: bool = False) -> datetime | None:

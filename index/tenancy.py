@@ -11,7 +11,9 @@ import re
 from dataclasses import dataclass, field
 
 from core.errors import InvalidOrgError
-from index.records import SearchFilters
+from index.records import SearchFilters, Visibility
+
+CLUSTER_NAMESPACE = "_cluster"  # the namespace of cluster-scoped objects (nodes) in payloads and source ids
 
 ORG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 ORG_FIELD = "org_id"
@@ -44,7 +46,23 @@ class DateRange:
     lte: str | None = None
 
 
-Condition = MatchAny | DateRange
+@dataclass(frozen=True)
+class Within:
+    """Points whose ``key`` equals ``value`` must (``inside``) or must not have ``field`` among ``values``; other
+    points pass (how a caller's cluster namespaces narrow cluster sources without touching documents)."""
+
+    key: str
+    value: str
+    field: str
+    values: tuple[str, ...]
+    inside: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.inside and not self.values:
+            raise ValueError("a Within that excludes must name the values it excludes")
+
+
+Condition = MatchAny | DateRange | Within
 
 
 @dataclass(frozen=True)
@@ -78,9 +96,17 @@ def scope(
     source_ids: list[str] | None = None,
     sync_root: str | None = None,
     positions: list[int] | None = None,
+    visible: Visibility | None = None,
 ) -> Scope:
-    """The scope of an operation on ``org``'s points, narrowed by typed filters."""
+    """The scope of an operation on ``org``'s points, narrowed by typed filters and the caller's visibility."""
     conditions: list[Condition] = []
+    if visible is not None and not visible.everything:
+        nodes = (CLUSTER_NAMESPACE,)
+        if visible.namespaces is None:
+            conditions.append(Within("source_type", "cluster", "namespace", nodes, inside=False))
+        else:
+            allowed = tuple(visible.namespaces) + (nodes if visible.nodes else ())
+            conditions.append(Within("source_type", "cluster", "namespace", allowed))
     if filters is not None:
         for name, key in _LIST_FILTERS.items():
             values = getattr(filters, name)

@@ -102,7 +102,15 @@ async def search(body: SearchBody, request: Request, who: Annotated[Principal, D
     await run_in_threadpool(rt.quotas.admit, who)
     started = time.perf_counter()
     filters = SearchFilters(source_types=body.source_types)
-    hits = await run_in_threadpool(rt.index.search, who.org, body.query, k=body.k, filters=filters, mode=body.mode)
+    hits = await run_in_threadpool(
+        rt.index.search,
+        who.org,
+        body.query,
+        k=body.k,
+        filters=filters,
+        mode=body.mode,
+        visible=who.cluster_visibility(),
+    )
     data = [h.to_json() for h in hits]
     await run_in_threadpool(
         rt.audit.append,
@@ -205,7 +213,7 @@ async def sources(
     then the sources themselves (paged)."""
     if source_type is not None and source_type not in SOURCE_TYPES:
         raise InvalidInputError(f"type must be one of {', '.join(SOURCE_TYPES)}")
-    states = await run_in_threadpool(_runtime(request).index.sources, who.org)
+    states = await run_in_threadpool(_runtime(request).index.sources, who.org, None, who.cluster_visibility())
     by_type: dict[str, dict[str, Any]] = {}
     for state in states.values():
         entry = by_type.setdefault(state.source_type, {"sources": 0, "chunks": 0, "last_sync": None})
@@ -231,7 +239,7 @@ async def source(
     context: Annotated[int, Query(ge=0, le=200)] = 20,
 ) -> Any:
     """The source's text around a cited span (lines), as passages; the ones overlapping the span are `cited`."""
-    points = await run_in_threadpool(_runtime(request).index.chunks, who.org, source_id)
+    points = await run_in_threadpool(_runtime(request).index.chunks, who.org, source_id, who.cluster_visibility())
     if not points:
         raise NotFoundError(f"source {source_id!r} not found")
     first = points[0].payload
@@ -335,7 +343,11 @@ async def run_tool(name: str, body: ToolBody, request: Request, who: Viewer) -> 
     happened (status ok, error, denied, disabled or timeout; the exact invocation; data)."""
     rt = _runtime(request)
     await run_in_threadpool(rt.quotas.admit, who)
-    result = await run_in_threadpool(rt.sandbox.call, who, name, body.arguments)
+    release = rt.quotas.acquire(who.org)  # a tool call counts against the org's work in flight, as an answer does
+    try:
+        result = await run_in_threadpool(rt.sandbox.call, who, name, body.arguments)
+    finally:
+        release()
     return result.model_dump()
 
 

@@ -89,10 +89,12 @@ class Turn:
         work = asyncio.ensure_future(run_in_threadpool(self.run))
         try:
             return await asyncio.wait_for(asyncio.shield(work), timeout=timeout_s)
-        except TimeoutError:
+        except (TimeoutError, asyncio.CancelledError) as exc:  # timed out, or the server is shutting down
             self.cancel()
             self._slot_owned_by_work = True
             work.add_done_callback(self._abandoned)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
             return None
         finally:
             if work.done():

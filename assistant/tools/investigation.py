@@ -7,7 +7,7 @@ past incidents may match). Deterministic: the same cluster state and question gi
 from __future__ import annotations
 
 import re
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,9 +20,8 @@ from ingest.cluster.kinds import KINDS
 
 _CLUSTER_WORDS = re.compile(
     r"\b(pods?|deploy\w*|rollouts?|replicas?|nodes?|namespaces?|cluster|prod(uction)?|containers?|jobs?|cronjobs?|"
-    r"pvcs?|volumes?|running|restart\w*|crash\w*|pending|evict\w*|oom\w*|image\w*|probes?|ready|notready|"
-    r"scheduling|schedul\w*|kubectl|k8s|kubernetes|live|right now|currently|backups?|restore\w*|pass(ed)?|"
-    r"succeed\w*|(un)?available|healthy|brokers?|break\w*|broke|bad|wrong|stuck)\b",
+    r"pvcs?|volumes?|restart\w*|crash\w*|pending|evict\w*|oom\w*|probes?|notready|schedul\w*|kubectl|k8s|"
+    r"kubernetes|right now|currently|backups?|restore\w*|unavailable|brokers?|break\w*|broke|stuck)\b",
     re.IGNORECASE,
 )
 _SYMPTOMS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
@@ -43,7 +42,8 @@ _GENERIC = re.compile(r"what('s| is) (wrong|broken|failing)|anything (wrong|fail
 _WORD = re.compile(r"[a-z0-9][a-z0-9-]*[a-z0-9]|[a-z0-9]")
 _HASH_SUFFIX = re.compile(r"(-[a-z0-9]{5,10}){1,2}$|-\d{6,}$")
 _MAX_FINDINGS = 3
-_LIVE_SECTIONS = ("Findings", "Container", "Init container", "Conditions", "Events", "Log of")
+_SEGMENT_CHARS = 5  # a question word this long may name a part of an object's name
+_LIVE_SECTIONS = ("Findings", "Events", "Log of")  # findings carry the state; these add what they lack
 
 
 @dataclass
@@ -56,6 +56,12 @@ class Investigation:
     services: list[str] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)  # the findings' own words, to search documents with
+    cancelled: Callable[[], bool] = field(default=lambda: False, repr=False)
+
+    def search_text(self, limit: int = 600) -> str:
+        """The symptom and the evidence in a few hundred characters: what a similar past incident would mention."""
+        return " ".join([*dict.fromkeys(self.checks), *self.evidence])[:limit]
 
 
 class Investigator:
@@ -64,21 +70,28 @@ class Investigator:
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
 
-    def applies(self, who: Principal | None, question: str) -> bool:
+    def about_the_cluster(self, who: Principal | None, question: str) -> bool:
         """A troubleshooting or live-state question, from a caller whose organization has a cluster."""
         if who is None or not self.sandbox.clusters.of(who.org):
             return False
         return is_troubleshooting(question) or _CLUSTER_WORDS.search(question) is not None
 
+    def applies(self, who: Principal | None, question: str) -> bool:
+        """A question about the cluster from a caller who may run the cluster tools."""
+        allowed = who is not None and (who.can("tools:namespaced") or who.can("tools:all"))
+        return allowed and self.about_the_cluster(who, question)
+
     def run(
-        self, who: Principal, question: str, cluster: str | None = None, namespace: str | None = None
+        self,
+        who: Principal,
+        question: str,
+        cluster: str | None = None,
+        namespace: str | None = None,
+        cancelled: Callable[[], bool] | None = None,
     ) -> Generator[ToolResult, None, Investigation]:
         """Analyze, choose the findings the question is about, describe their objects; yields each call's result
-        as it completes and returns what was found."""
-        found = Investigation()
-        if not (who.can("tools:namespaced") or who.can("tools:all")):
-            found.notes.append("live cluster tools need the developer role or higher; answered from the index")
-            return found
+        as it completes and returns what was found. Stops between calls once ``cancelled`` says so."""
+        found = Investigation(cancelled=cancelled or _never)
         for config in self.sandbox.clusters.of(who.org):
             if cluster is None or config.name == cluster:
                 yield from self._cluster(who, question, config.name, namespace, found)
@@ -87,6 +100,8 @@ class Investigator:
     def _call(
         self, who: Principal, name: str, arguments: dict[str, Any], found: Investigation
     ) -> Generator[ToolResult, None, ToolResult]:
+        if found.cancelled():
+            return ToolResult(name=name, arguments=arguments, status="error", error="the request was cancelled")
         result = self.sandbox.call(who, name, arguments)
         found.calls.append(result)
         if not result.ok:
@@ -107,6 +122,7 @@ class Investigator:
             found.alerts.extend(str(a) for a in finding.get("alerts") or [])
             found.services.append(base_name(str(finding["name"])))
             found.hits.append(_finding_hit(cluster, finding, analysis.invocation))
+            found.evidence.extend(_signal(finding))
             kind, ns, name = str(finding["kind"]), str(finding["namespace"]), str(finding["name"])
             describe = {"cluster": cluster, "kind": kind, "name": name} | (
                 {} if ns == "_cluster" else {"namespace": ns}
@@ -116,6 +132,19 @@ class Investigator:
                 found.hits.extend(_description_hits(described, finding))
         found.alerts = list(dict.fromkeys(found.alerts))
         found.services = list(dict.fromkeys(found.services))
+
+
+_SIGNAL = re.compile(r"panic|fatal|error|exception|denied|refused|failed|killed|not found|invalid|insufficient", re.I)
+
+
+def _signal(finding: dict[str, Any]) -> list[str]:
+    """The finding's summary and the evidence lines that carry an error (log lines, event messages)."""
+    lines = [str(e) for e in finding.get("evidence") or [] if _SIGNAL.search(str(e))]
+    return [str(finding.get("summary", "")), *lines[-3:]]
+
+
+def _never() -> bool:
+    return False
 
 
 def base_name(name: str) -> str:
@@ -137,16 +166,21 @@ def relevant(question: str, findings: list[dict[str, Any]]) -> list[dict[str, An
     words = set(_WORD.findall(question.lower()))
     symptoms = {check for pattern, checks in _SYMPTOMS if pattern.search(question) for check in checks}
     scored = []
+    long_words = {w for w in words if len(w) >= _SEGMENT_CHARS}
     for i, f in enumerate(findings):
-        named = bool(words & _names(f))
+        names = _names(f)
+        segments = {part for name in names for part in name.split("-") if len(part) >= _SEGMENT_CHARS}
+        named = bool(words & names or long_words & segments)  # "backup" names pg-backup-verify
         score = (2 if named else 0) + (1 if f.get("check") in symptoms else 0)
         scored.append((score, named, i, f))
     if any(named for _, named, _, _ in scored):
         scored = [s for s in scored if s[1]]  # a named object narrows to it; the symptom then orders its findings
+    if not any(named for _, named, _, _ in scored) and not is_troubleshooting(question):
+        scored = []  # "which storage class does X use?" is a lookup: a symptom word alone picks no failure
     best = max((s[0] for s in scored), default=0)
     if best > 0:
         chosen = [f for score, _, _, f in sorted(scored, key=lambda s: (-s[0], s[2])) if score == best]
-    elif _GENERIC.search(question) or not symptoms:
+    elif _GENERIC.search(question):
         chosen = [f for f in findings if f.get("severity") == "critical"]
     else:
         chosen = []

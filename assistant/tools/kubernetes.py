@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from assistant.tools.registry import Tool, needs_cluster, register
 from core.errors import InvalidInputError
@@ -75,6 +75,15 @@ class DescribeArgs(_Target):
     kind: Kind
     name: Name
     namespace: Namespace | None = Field(default=None, description="Required for namespaced kinds.")
+
+    @model_validator(mode="after")
+    def _where(self) -> DescribeArgs:
+        spec = kind_spec(self.kind)
+        if spec.kind == "event":
+            raise ValueError("events are described with their objects; use kubernetes_events")
+        if spec.namespaced and self.namespace is None:
+            raise ValueError(f"namespace is required for {spec.plural}")
+        return self
 
 
 class LogsArgs(_Target):
@@ -223,6 +232,7 @@ def invocation(name: str, arguments: dict[str, Any], context: str | None) -> str
         return f"{_ctx(context)}{ns} logs {a.get('pod')}{container}{previous} --tail={a.get('tail', 100)}"
     if name == "kubernetes_events":
         fields = [f"involvedObject.name={a['name']}"] if a.get("name") else []
+        fields += [f"involvedObject.kind={kind_spec(a['kind']).title}"] if a.get("kind") else []
         fields += ["type=Warning"] if a.get("warnings_only", True) else []
         fs = f" --field-selector {','.join(fields)}" if fields else ""
         return f"{_ctx(context)}{ns} get events{fs}"

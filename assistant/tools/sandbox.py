@@ -7,6 +7,7 @@ audited and counted; the result is always a value (status, data, error, the exac
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any
 
@@ -44,6 +45,10 @@ class Sandbox:
         self.audit = audit
         self.metrics = metrics
         self.pool = WorkerPool(settings.tool_workers)
+        # no organization may hold every worker: a hung cluster of one org must not stall the tools of the others
+        self._per_org = max(1, settings.tool_workers // 2)
+        self._org_slots: dict[str, threading.BoundedSemaphore] = {}
+        self._slots_lock = threading.Lock()
 
     def context(self, org: str) -> ToolContext:
         """What is configured for an organization (for prerequisites)."""
@@ -153,12 +158,13 @@ class Sandbox:
     ) -> ToolResult:
         s = self.settings
         request = {
-            "runner": tool.runner,
+            "tool": tool.name,
             "arguments": arguments,
             "cluster": {
                 "kubeconfig": str(cluster.kubeconfig) if cluster.kubeconfig else None,
                 "dump": str(cluster.dump) if cluster.dump else None,
-                "context": cluster.context or cluster.name,
+                "context": cluster.context,  # None: the kubeconfig's current context
+                "name": cluster.name,
             },
             "namespaces": namespaces,
             "cluster_scoped": cluster_scoped,
@@ -169,16 +175,25 @@ class Sandbox:
             },
         }
         base: dict[str, Any] = {"name": tool.name, "arguments": arguments, "invocation": shown, "cluster": cluster.name}
+        slot = self._org_slot(cluster.org)
+        if not slot.acquire(timeout=s.tool_timeout_s):
+            return ToolResult(**base, status="timeout", error="every tool worker of your organization stayed busy")
         try:
             answer = self.pool.run(request, s.tool_timeout_s, s.tool_output_bytes * 2 + 4096)
         except WorkerFailure as exc:
             status: ToolStatus = "timeout" if exc.kind == "timeout" else "error"
             message = f"{exc.message} ({s.tool_timeout_s:g} s)" if exc.kind == "timeout" else exc.message
             return ToolResult(**base, status=status, error=message)
+        finally:
+            slot.release()
         if answer.get("status") != "ok":
             denied = answer.get("error_type") == "PermissionDeniedError"
             return ToolResult(**base, status="denied" if denied else "error", error=str(answer.get("error")))
         return ToolResult(**base, status="ok", data=answer.get("data"), truncated=bool(answer.get("truncated")))
+
+    def _org_slot(self, org: str) -> threading.BoundedSemaphore:
+        with self._slots_lock:
+            return self._org_slots.setdefault(org, threading.BoundedSemaphore(self._per_org))
 
     def _record(self, who: Principal, result: ToolResult) -> None:
         if self.metrics is not None:
@@ -197,3 +212,8 @@ class Sandbox:
                 truncated=result.truncated or None,
                 latency_ms=result.duration_ms,
             )
+
+
+def open_sandbox(settings: Settings, audit: AuditLog | None = None, metrics: Metrics | None = None) -> Sandbox:
+    """The sandbox over the configured clusters (``AIOPS_CLUSTERS_FILE``); workers start on first use."""
+    return Sandbox(settings, Clusters.load(settings.clusters_file), audit, metrics)

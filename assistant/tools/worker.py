@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assistant.tools.registry import tools
 from core.errors import AssistantError, PermissionDeniedError
 from ingest.cluster.readers import ClusterReader
+from ingest.cluster.redaction import redact_data
 
 _MEMORY_BYTES = 1024 * 1024 * 1024
 _FILE_BYTES = 4 * 1024 * 1024  # certificate files the kubernetes client writes from kubeconfig data, and no more
@@ -66,37 +68,48 @@ def _reader(cluster: dict[str, Any], timeout_s: float) -> ClusterReader:
 
     dump = Path(cluster["dump"]) if cluster.get("dump") else None
     kubeconfig = Path(cluster["kubeconfig"]) if cluster.get("kubeconfig") else None
-    return open_reader(dump=dump, kubeconfig=kubeconfig, context=cluster.get("context"), timeout_s=timeout_s)
+    context, name = cluster.get("context"), cluster.get("name")
+    return open_reader(dump=dump, kubeconfig=kubeconfig, context=context, timeout_s=timeout_s, name=name)
 
 
-def _cap(data: Any, limit: int) -> tuple[Any, bool]:
+def cap(data: Any, limit: int) -> tuple[Any, bool]:
     """Data whose JSON fits in ``limit`` bytes: long strings keep their end (the newest log lines), long lists their
-    head; truncation is reported, never silent."""
-    encoded = json.dumps(data, ensure_ascii=False)
-    if len(encoded.encode()) <= limit:
+    head, dicts shrink their biggest fields first; truncation is reported, never silent."""
+    if _size(data) <= limit:
         return data, False
+    for _ in range(20):  # each round shrinks the biggest part; a handful of rounds fits any tool's output
+        data = _shrink(data, limit)
+        if _size(data) <= limit:
+            return data, True
+    return {"truncated": f"the output did not fit in {limit} bytes"}, True
+
+
+def _size(data: Any) -> int:
+    return len(json.dumps(data, ensure_ascii=False).encode())
+
+
+def _shrink(data: Any, limit: int) -> Any:
     if isinstance(data, str):
         keep = max(0, limit - 100)
         while True:  # escaping makes the JSON longer than the text: shrink until it fits
             cut = f"[... {len(data) - keep} characters cut ...]\n" + data[len(data) - keep :]
-            size = len(json.dumps(cut, ensure_ascii=False).encode())
+            size = _size(cut)
             if size <= limit or keep == 0:
-                return cut, True
+                return cut
             keep = max(0, int(keep * limit / size) - 16)
     if isinstance(data, list):
         kept: list[Any] = []
         for item in data:
-            if len(json.dumps(kept + [item], ensure_ascii=False).encode()) > limit - 100:
+            if _size([*kept, item]) > limit - 100:
                 break
             kept.append(item)
-        return kept, True
-    if isinstance(data, dict):
-        sizes = {k: len(json.dumps(v, ensure_ascii=False).encode()) for k, v in data.items()}
+        return kept
+    if isinstance(data, dict) and data:
+        sizes = {k: _size(v) for k, v in data.items()}
         biggest = max(sizes, key=lambda k: sizes[k])
-        rest = len(encoded.encode()) - sizes[biggest]
-        smaller, _ = _cap(data[biggest], max(200, limit - rest - 100))
-        return {**data, biggest: smaller}, True
-    return data, False
+        room = max(64, limit - (_size(data) - sizes[biggest]) - 100)
+        return {**data, biggest: _shrink(data[biggest], room)}
+    return data
 
 
 def handle(request: dict[str, Any]) -> dict[str, Any]:
@@ -113,11 +126,12 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
             bool(request["cluster_scoped"]),
             limits,
         )
-        module, _, function = str(request["runner"]).partition(":")
-        if not module.startswith("assistant.tools."):
-            raise PermissionDeniedError(f"runner {module} is not a tool module")
-        data = getattr(importlib.import_module(module), function)(call)
-        data, truncated = _cap(data, int(limits.get("output_bytes", 65536)))
+        tool = tools().get(str(request["tool"]))
+        if tool is None:  # the worker runs registered tools only, found by name, never a path it is handed
+            raise PermissionDeniedError(f"no tool named {request['tool']!r}")
+        module, _, function = tool.runner.partition(":")
+        data = redact_data(getattr(importlib.import_module(module), function)(call))
+        data, truncated = cap(data, int(limits.get("output_bytes", 65536)))
         return {"status": "ok", "data": data, "truncated": truncated}
     except AssistantError as exc:
         return {"status": "error", "error": exc.message, "error_type": type(exc).__name__}

@@ -19,8 +19,30 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-# what a worker must not inherit: the service's own credentials and settings
-_DROPPED_PREFIXES = ("AIOPS_", "OPENAI", "ANTHROPIC", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
+# what a worker inherits: the basics of a process, and what kubeconfig exec plugins (aws, gcloud, az, kubelogin)
+# need to fetch a cluster token; never the service's settings or its providers' keys
+_KEPT = {
+    "PATH",
+    "HOME",
+    "USER",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "TMPDIR",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "NO_PROXY",
+    "https_proxy",
+    "http_proxy",
+    "no_proxy",
+    "VIRTUAL_ENV",
+    "PYTHONPATH",
+}
+_KEPT_PREFIXES = ("AWS_", "AZURE_", "GOOGLE_", "CLOUDSDK_", "KUBE")
 
 
 class WorkerFailure(Exception):
@@ -33,8 +55,8 @@ class WorkerFailure(Exception):
 
 
 def worker_environment() -> dict[str, str]:
-    """The service's environment without its secrets and settings (cluster auth helpers keep what they need)."""
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith(_DROPPED_PREFIXES)}
+    """An allowlist of the service's environment: no settings, no provider keys, no database URL."""
+    env = {k: v for k, v in os.environ.items() if k in _KEPT or k.startswith(_KEPT_PREFIXES)}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 
@@ -67,14 +89,18 @@ class Worker:
         except OSError as exc:
             raise WorkerFailure("crashed", f"the worker is gone: {exc}") from exc
         fd = self.proc.stdout.fileno()
+        poller = select.poll()  # not select(): a descriptor above 1024 is fine
+        poller.register(fd, select.POLLIN | select.POLLHUP)
         while b"\n" not in self._buffer:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise WorkerFailure("timeout", "the tool did not answer in time")
-            ready, _, _ = select.select([fd], [], [], left)
-            if not ready:
-                continue
-            piece = os.read(fd, 65536)
+            try:
+                if not poller.poll(left * 1000):
+                    continue
+                piece = os.read(fd, 65536)
+            except OSError as exc:
+                raise WorkerFailure("crashed", f"the worker's output broke: {exc}") from exc
             if not piece:
                 raise WorkerFailure("crashed", f"the worker exited (code {self.proc.poll()})")
             self._buffer += piece
@@ -150,7 +176,10 @@ class WorkerPool:
         with self._lock:
             if self._closed:
                 raise WorkerFailure("crashed", "the sandbox is closed")
-            worker = Worker()
+            try:
+                worker = Worker()
+            except OSError as exc:
+                raise WorkerFailure("crashed", f"cannot start a worker: {exc}") from exc
             self._all.add(worker)
         return worker
 

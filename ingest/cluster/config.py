@@ -33,7 +33,7 @@ class ClusterConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     org: str
-    name: str
+    name: str  # what source ids call the cluster (cluster/<name>/...), whatever its kubeconfig context is named
     kubeconfig: Path | None = None
     context: str | None = None
     dump: Path | None = None
@@ -67,8 +67,9 @@ class ClusterConfig(BaseModel):
 
     def reader(self, timeout_s: float = 10.0) -> ClusterReader:
         """A reader of this cluster (the caller closes it)."""
-        context = self.context or (self.name if self.dump is not None else None)
-        return open_reader(dump=self.dump, kubeconfig=self.kubeconfig, context=context, timeout_s=timeout_s)
+        return open_reader(
+            dump=self.dump, kubeconfig=self.kubeconfig, context=self.context, timeout_s=timeout_s, name=self.name
+        )
 
 
 class Clusters:

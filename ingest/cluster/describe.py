@@ -259,12 +259,14 @@ def pod_status(pod: Json) -> str:
     if meta(pod).get("deletionTimestamp"):
         return "Terminating"
     status = pod.get("status", {})
-    for c in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
+    inits = status.get("initContainerStatuses") or []
+    for init, c in [(True, c) for c in inits] + [(False, c) for c in status.get("containerStatuses") or []]:
         state = c.get("state") or {}
+        prefix = "Init:" if init else ""  # as kubectl prints a failing init container
         if "waiting" in state and state["waiting"].get("reason") not in (None, "PodInitializing"):
-            return str(state["waiting"]["reason"])
+            return prefix + str(state["waiting"]["reason"])
         if "terminated" in state and state["terminated"].get("reason") not in (None, "Completed"):
-            return str(state["terminated"]["reason"])
+            return prefix + str(state["terminated"]["reason"])
     return str(status.get("reason") or status.get("phase") or "Unknown")
 
 
@@ -352,7 +354,8 @@ def pod_logs(state: ClusterState, pod: Json) -> list[tuple[str, str]]:
     found = []
     ns, name = meta(pod).get("namespace", ""), meta(pod).get("name", "")
     phase = pod.get("status", {}).get("phase")
-    for c in pod.get("status", {}).get("containerStatuses") or []:
+    status = pod.get("status", {})
+    for c in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
         restarted = int(c.get("restartCount") or 0) > 0
         if c.get("ready") and not restarted and phase != "Failed":
             continue

@@ -13,6 +13,7 @@ from ingest.cluster.analyzers import Finding, analyze, findings_for
 from ingest.cluster.describe import Description, Writer, describe, event_line, pod_line, source_id
 from ingest.cluster.kinds import KINDS
 from ingest.cluster.readers import ClusterReader
+from ingest.cluster.redaction import redact_text
 from ingest.cluster.state import ClusterState
 from ingest.summary import IngestSummary
 from ingest.sync import IngestRun, Progress, RenderedSource
@@ -27,16 +28,20 @@ def sync_root(context: str) -> str:
 
 
 def describe_cluster(state: ClusterState, findings: Sequence[Finding]) -> Iterator[Description]:
-    """The description of every object, and an overview of every namespace."""
+    """The description of every object, and an overview of every namespace; credentials redacted from the whole
+    text (log lines, event messages and joined args included), which is what gets indexed."""
     for spec in _DESCRIBED:
         for obj in state.objects.get(spec.kind, []):
             meta = obj.get("metadata", {})
             about = findings_for(findings, spec.kind, str(meta.get("namespace") or "_cluster"), str(meta.get("name")))
             described = describe(state, obj, [f.summary for f in about])
             described.metadata["alerts"] = sorted({a for f in about for a in f.alerts})
+            described.text = redact_text(described.text)
             yield described
     for namespace in state.namespaces():
-        yield describe_namespace(state, namespace, findings)
+        overview = describe_namespace(state, namespace, findings)
+        overview.text = redact_text(overview.text)
+        yield overview
 
 
 def describe_namespace(state: ClusterState, namespace: str, findings: Sequence[Finding]) -> Description:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from core.errors import InvalidInputError
+from index.tenancy import CLUSTER_NAMESPACE
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,8 @@ KINDS: dict[str, KindSpec] = {
         KindSpec("node", "Node", "nodes", "v1", "CoreV1Api", namespaced=False, aliases=("no", "nodes")),
     )
 }
+__all__ = ["CLUSTER_NAMESPACE", "KINDS", "KindSpec", "kind_spec", "validate_label", "validate_name"]
 _BY_NAME = {name: spec for spec in KINDS.values() for name in (spec.kind, spec.title.lower(), *spec.aliases)}
-CLUSTER_NAMESPACE = "_cluster"  # the namespace of cluster-scoped objects in source ids
 
 
 def kind_spec(name: str) -> KindSpec:

@@ -162,7 +162,9 @@ class DumpCluster:
 class LiveCluster:
     """A kubeconfig context, read through the official client; the client can only send GET (see ReadOnlyApiClient)."""
 
-    def __init__(self, kubeconfig: Path, context: str | None = None, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self, kubeconfig: Path, context: str | None = None, timeout_s: float = 10.0, name: str | None = None
+    ) -> None:
         from kubernetes import client, config
 
         from ingest.cluster.readonly import ReadOnlyApiClient
@@ -175,7 +177,7 @@ class LiveCluster:
         except (config.ConfigException, OSError, ValueError) as exc:
             raise ClusterError(f"cannot load kubeconfig {kubeconfig}: {exc}") from exc
         configuration.retries = 1  # urllib3 would retry a hung server 3 times; the sandbox has a deadline to keep
-        self.context = context or _current_context(kubeconfig)
+        self.context = name or context or _current_context(kubeconfig)  # what source ids call this cluster
         self.timeout_s = timeout_s
         self._client = ReadOnlyApiClient(configuration)
         self._apis: dict[str, Any] = {}
@@ -263,13 +265,19 @@ def _current_context(kubeconfig: Path) -> str:
 
 
 def open_reader(
-    *, dump: Path | None = None, kubeconfig: Path | None = None, context: str | None = None, timeout_s: float = 10.0
+    *,
+    dump: Path | None = None,
+    kubeconfig: Path | None = None,
+    context: str | None = None,
+    timeout_s: float = 10.0,
+    name: str | None = None,
 ) -> ClusterReader:
-    """A reader of a dump folder or of a kubeconfig context."""
+    """A reader of a dump folder or of a kubeconfig context; ``name`` (default: the context, or the dump folder's
+    name) is what source ids call the cluster."""
     if dump is not None:
-        return DumpCluster(dump, context)
+        return DumpCluster(dump, name or context)
     if kubeconfig is not None:
-        return LiveCluster(kubeconfig, context, timeout_s)
+        return LiveCluster(kubeconfig, context, timeout_s, name)
     raise ClusterError("a cluster needs a kubeconfig or a dump folder")
 
 

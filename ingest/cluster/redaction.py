@@ -33,7 +33,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"), REDACTED),  # GitLab token
     (re.compile(r"\b(sk|pk|rk)_(live|test)_[A-Za-z0-9]{16,}"), REDACTED),  # Stripe-style keys
     (re.compile(r"\bsk-[A-Za-z0-9_-]{20,}"), REDACTED),  # OpenAI-style keys
-    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{12,}"), rf"\1 {REDACTED}"),
+    (re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{12,}"), rf"\1 {REDACTED}"),
+    (re.compile(r"(?i)(authorization\s*[:=]\s*)(?!(?:\w+\s+)?\[REDACTED\])(\w+\s+)?\S+"), rf"\1\2{REDACTED}"),
     (re.compile(r"(?i)([a-z][a-z0-9+.-]*://[^\s:/@]+):([^\s@/]+)@"), rf"\1:{REDACTED}@"),  # URL credentials
     # key=value, key: value, "key": "value" and --key value, with a sensitive key name ("tokenizer" is not one)
     (
@@ -61,6 +62,17 @@ def redact_text(text: str) -> str:
 def sensitive_name(name: str) -> bool:
     """True for an env or field name that holds a credential (DATABASE_PASSWORD, API_TOKEN ...)."""
     return bool(_SENSITIVE_NAME.search(name))
+
+
+def redact_data(data: Any) -> Any:
+    """Every string in a JSON value redacted (tool output, at the sandbox's boundary)."""
+    if isinstance(data, str):
+        return redact_text(data)
+    if isinstance(data, list):
+        return [redact_data(item) for item in data]
+    if isinstance(data, dict):
+        return {key: redact_data(value) for key, value in data.items()}
+    return data
 
 
 def redact_object(obj: Any) -> Any:

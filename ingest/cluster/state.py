@@ -21,7 +21,9 @@ class ClusterState:
         self._namespaces = sorted(namespaces) if namespaces is not None else reader.namespaces()
         self.objects: dict[str, list[Json]] = {}
         for spec in KINDS.values():
-            if spec.namespaced:
+            if spec.namespaced and namespaces is None:  # one list call per kind, however many namespaces
+                self.objects[spec.kind] = reader.list_objects(spec, None)
+            elif spec.namespaced:
                 self.objects[spec.kind] = [o for ns in self._namespaces for o in reader.list_objects(spec, ns)]
             else:
                 self.objects[spec.kind] = reader.list_objects(spec) if nodes else []

@@ -219,14 +219,20 @@ async def test_an_admin_syncs_the_cluster_as_a_job_and_the_schedule_repeats_it(
             job = (await api.get(submitted.headers["location"], headers=service.auth("acme", "admin"))).json()
             assert job["status"] == "succeeded" and job["source"] == "cluster: northwind-prod", job
             assert job["summary"]["added"] > 5 and job["progress"] == 1.0
-            hits = (
-                await api.post(
-                    "/v1/search",
-                    json={"query": "payments-gateway ImagePullBackOff", "k": 3},
-                    headers=service.auth("acme", "viewer"),
-                )
-            ).json()
-            assert any(h["source_id"].startswith("cluster/northwind-prod/payments/") for h in hits)
+            query = {"query": "payments-gateway ImagePullBackOff", "k": 5}
+            seen = {}
+            for role in ("operator", "developer", "viewer"):  # the developer's and the viewer's keys name `shop`
+                hits = (await api.post("/v1/search", json=query, headers=service.auth("acme", role))).json()
+                seen[role] = {h["source_id"] for h in hits if h["source_id"].startswith("cluster/")}
+            assert any(sid.startswith("cluster/northwind-prod/payments/") for sid in seen["operator"])
+            assert seen["developer"] == seen["viewer"] == set()  # the index hides what the tools would refuse
+            pod = "cluster/northwind-prod/payments/pod/payments-gateway-6d5c8b7f9-r4n8w"
+            assert (await api.get(f"/v1/sources/{pod}", headers=service.auth("acme", "operator"))).status_code == 200
+            assert (await api.get(f"/v1/sources/{pod}", headers=service.auth("acme", "developer"))).status_code == 404
+            listed = (await api.get("/v1/sources", headers=service.auth("acme", "developer"))).json()
+            assert "cluster" not in listed["types"]
+            answer = await ask(api, service, "viewer", "Why can't the payments-gateway pod pull its image?")
+            assert not any(c["source_id"].startswith("cluster/") for c in answer["citations"])
             theirs = await api.post(
                 "/v1/ingest/jobs", json={"cluster": "northwind-prod"}, headers=service.auth("globex", "admin")
             )

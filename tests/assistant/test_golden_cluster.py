@@ -11,8 +11,8 @@ import pytest
 from assistant.auth import Principal
 from assistant.database import Database
 from assistant.pipeline import Assistant
-from assistant.tools import Sandbox
 from assistant.tools.investigation import Investigator
+from assistant.tools.sandbox import Sandbox
 from evals.golden import GoldenCase, load_cases
 from index.embedding import SentenceTransformerEmbedder
 from index.factory import open_index

@@ -8,7 +8,7 @@ from assistant.citations import check_citations, markers
 from assistant.context import ContextSource, build_context
 from assistant.evidence import assess, named_terms
 from assistant.followups import is_follow_up, retrieval_query
-from assistant.providers.extractive import compose, select_units, split_units
+from assistant.providers.units import compose, select_units, split_units
 from index.records import SearchHit
 
 

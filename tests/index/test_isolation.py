@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from core.errors import InvalidOrgError
 from index import Chunk, KnowledgeIndex, SearchFilters, point_id
+from index.records import Visibility
 from index.tenancy import MatchAny, Scope, scope
 
 SHARED_TEXT = "Restart the payment worker with kubectl rollout restart deployment/payments."
@@ -90,3 +91,40 @@ def test_filters_cannot_carry_the_org() -> None:
     with pytest.raises(InvalidOrgError):
         Scope("org-a", (MatchAny("org_id", ("org-b",)),))
     assert scope("org-a", SearchFilters(source_ids=["x"])).org == "org-a"
+
+
+def seed_cluster(index: KnowledgeIndex) -> None:
+    text = "Pod is CrashLoopBackOff after the payments rollout"
+    index.write(
+        "org-a",
+        [
+            Chunk(
+                f"cluster/prod/{ns}/pod/p-{ns}", 0, f"{text} in {ns}", text, {"source_type": "cluster", "namespace": ns}
+            )
+            for ns in ("shop", "payments", "_cluster")
+        ]
+        + [Chunk("runbooks/crash.md", 0, f"Runbook: {text}", text, {"source_type": "runbook"})],
+    )
+
+
+VISIBILITIES = [
+    (Visibility(), {"shop", "payments", "_cluster"}),
+    (Visibility(("shop",), nodes=False), {"shop"}),
+    (Visibility(("shop", "payments"), nodes=True), {"shop", "payments", "_cluster"}),
+    (Visibility(None, nodes=False), {"shop", "payments"}),
+    (Visibility((), nodes=False), set()),
+]
+
+
+@pytest.mark.parametrize(("visible", "namespaces"), VISIBILITIES)
+def test_cluster_sources_follow_the_callers_visibility_and_documents_do_not(
+    index: KnowledgeIndex, visible: Visibility, namespaces: set[str]
+) -> None:
+    seed_cluster(index)
+    for mode in ("hybrid", "dense", "bm25"):
+        hits = index.search("org-a", "CrashLoopBackOff payments rollout", k=20, mode=mode, visible=visible)  # type: ignore[arg-type]
+        assert {h.payload["namespace"] for h in hits if h.payload["source_type"] == "cluster"} == namespaces
+        assert "runbooks/crash.md" in {h.source_id for h in hits}
+    listed = index.sources("org-a", visible=visible)
+    assert {sid.split("/")[2] for sid in listed if sid.startswith("cluster/")} == namespaces
+    assert bool(index.chunks("org-a", "cluster/prod/payments/pod/p-payments", visible)) == ("payments" in namespaces)

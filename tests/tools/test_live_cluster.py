@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from assistant.auth import Principal
-from assistant.tools import Sandbox
+from assistant.tools.sandbox import Sandbox
 from core.settings import Settings
 from ingest.cluster.config import ClusterConfig, Clusters
 from ingest.cluster.readers import LiveCluster

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -15,7 +18,8 @@ import pytest
 from assistant.audit import AuditLog
 from assistant.auth import Principal
 from assistant.database import Database
-from assistant.tools import Sandbox, tools
+from assistant.tools.registry import tools
+from assistant.tools.sandbox import Sandbox
 from assistant.tools.workers import worker_environment
 from core.settings import Settings
 from ingest.cluster.config import ClusterConfig, Clusters
@@ -187,8 +191,9 @@ def test_every_tool_is_read_only_and_declares_a_schema() -> None:
 def test_the_worker_is_another_process_without_the_services_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIOPS_OPENAI_API_KEY", "sk-test-should-not-leak")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-should-not-leak")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://app:hunter2@db/app")
     env = worker_environment()
-    assert not any(k.startswith(("AIOPS_", "OPENAI")) for k in env)
+    assert not any(k.startswith(("AIOPS_", "OPENAI", "DATABASE")) for k in env) and "PATH" in env
     probe = "import os, resource; print(os.getpid(), resource.getrlimit(resource.RLIMIT_FSIZE)[0])"
     code = f"from assistant.tools.worker import limit_resources; limit_resources(); {probe}"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
@@ -203,3 +208,101 @@ def test_an_operator_analyzes_every_namespace_and_the_nodes(sandbox: Sandbox) ->
     assert ("NodeNotReady", "ip-10-20-3-41") in found and ("CrashLoopBackOff", CRASHED) in found
     mine = sandbox.call(DEVELOPER, "cluster_analyze", {})
     assert mine.status == "ok" and {f["namespace"] for f in mine.data["findings"]} == {"shop"}
+
+
+def planted_dump(tmp_path: Path) -> Path:
+    """A copy of the northwind snapshot with credentials in a log line, an event message and split container args."""
+    dump = tmp_path / "planted"
+    shutil.copytree(CLUSTERS / "northwind-prod", dump)
+    log = dump / "shop" / CRASHED / "logs-checkout-previous.txt"
+    log.write_text(log.read_text() + "error: login failed for app, password='hunter2-log'\n")
+    events = json.loads((dump / "shop" / "events.json").read_text())
+    events["items"][0]["message"] += " (retrying with token=tok-event-123456)"
+    events["items"][0]["type"] = "Warning"
+    (dump / "shop" / "events.json").write_text(json.dumps(events))
+    deployments = json.loads((dump / "shop" / "deployments.json").read_text())
+    container = deployments["items"][0]["spec"]["template"]["spec"]["containers"][0]
+    container["args"] = ["--db-password", "hunter2-args", "--api-token", "tok-args-123456"]
+    (dump / "shop" / "deployments.json").write_text(json.dumps(deployments))
+    return dump
+
+
+def test_credentials_planted_in_logs_events_and_args_never_come_out(tmp_path: Path) -> None:
+    from ingest.cluster.ingestion import describe_cluster
+    from ingest.cluster.readers import DumpCluster
+    from ingest.cluster.state import ClusterState
+
+    dump = planted_dump(tmp_path)
+    config = ClusterConfig(org="northwind", name="northwind-prod", dump=dump)
+    box = Sandbox(Settings(data_dir=tmp_path / "data"), Clusters([config]))
+    planted = ("hunter2-log", "tok-event-123456", "hunter2-args", "tok-args-123456")
+    try:
+        deployment = json.loads((dump / "shop" / "deployments.json").read_text())["items"][0]["metadata"]["name"]
+        outputs = [
+            box.call(OPERATOR, "cluster_analyze", {}),
+            box.call(OPERATOR, "kubernetes_events", {"namespace": "shop"}),
+            box.call(OPERATOR, "kubernetes_logs", {"namespace": "shop", "pod": CRASHED, "previous": True}),
+            box.call(OPERATOR, "kubernetes_describe", {"kind": "deployment", "namespace": "shop", "name": deployment}),
+        ]
+    finally:
+        box.close()
+    assert all(o.status == "ok" for o in outputs), [o.error for o in outputs]
+    text = json.dumps([o.data for o in outputs])
+    assert "[REDACTED]" in text and not any(secret in text for secret in planted)
+    from ingest.cluster.analyzers import analyze
+
+    state = ClusterState(DumpCluster(dump, "northwind-prod"))
+    indexed = " ".join(d.text for d in describe_cluster(state, analyze(state)))
+    assert "[REDACTED]" in indexed and not any(secret in indexed for secret in planted)
+
+
+def test_one_organizations_hung_cluster_does_not_stall_anothers_tools(
+    tmp_path: Path, kubeconfig: Path, kube: KubeApiServer
+) -> None:
+    clusters = Clusters(
+        [
+            ClusterConfig(org="northwind", name="northwind-prod", kubeconfig=kubeconfig),
+            ClusterConfig(org="orbital", name="orbital-prod", dump=CLUSTERS / "orbital-prod"),
+        ]
+    )
+    box = Sandbox(Settings(data_dir=tmp_path / "data", tool_timeout_s=4, tool_workers=2), clusters)
+    kube.delay_s = 30
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            hung = [pool.submit(box.call, OPERATOR, "kubernetes_list", {"kind": "pod"}) for _ in range(4)]
+            time.sleep(0.5)  # the four northwind calls hold (or wait for) northwind's share of the workers
+            started = time.monotonic()
+            theirs = box.call(ORBITAL, "kubernetes_list", {"kind": "pod", "namespace": "fleet"})
+            elapsed = time.monotonic() - started
+            assert [f.result().status for f in hung] == ["timeout"] * 4
+    finally:
+        kube.delay_s = 0
+        box.close()
+    assert theirs.status == "ok" and elapsed < 3, (theirs.error, elapsed)
+
+
+def test_a_cluster_without_a_context_uses_the_kubeconfigs_current_one(tmp_path: Path, kubeconfig: Path) -> None:
+    config = ClusterConfig(org="northwind", name="prod", kubeconfig=kubeconfig)
+    box = Sandbox(Settings(data_dir=tmp_path / "data"), Clusters([config]))
+    try:
+        result = box.call(OPERATOR, "kubernetes_describe", {"kind": "pod", "namespace": "shop", "name": CRASHED})
+    finally:
+        box.close()
+    assert result.status == "ok", result.error
+    assert result.data["source_id"] == f"cluster/prod/shop/pod/{CRASHED}" and result.data["findings"]
+
+
+def test_describe_needs_the_namespace_of_a_namespaced_kind(sandbox: Sandbox) -> None:
+    result = sandbox.call(OPERATOR, "kubernetes_describe", {"kind": "pod", "name": CRASHED})
+    assert result.status == "error" and "namespace is required for pods" in str(result.error)
+    events = sandbox.call(OPERATOR, "kubernetes_describe", {"kind": "event", "namespace": "shop", "name": "x"})
+    assert events.status == "error" and "kubernetes_events" in str(events.error)
+
+
+def test_output_with_several_large_fields_still_fits_the_cap() -> None:
+    from assistant.tools.worker import cap
+
+    data = {"a": "x" * 100_000, "b": "y" * 100_000, "c": ["z" * 1000] * 200, "d": {"e": "w" * 50_000}}
+    capped, truncated = cap(data, 65_536)
+    assert truncated and len(json.dumps(capped).encode()) <= 65_536
+    assert cap({"small": 1}, 100) == ({"small": 1}, False)
