@@ -15,7 +15,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.answers import NO_EVIDENCE_TEXT, Answer, AnswerStatus, Citation, ToolCall, Workspace
+from assistant.answers import NO_EVIDENCE_TEXT, Answer, AnswerStatus, Citation, Workspace
 from assistant.auth import Principal
 from assistant.cache import AnswerCache, cache_key
 from assistant.citations import check_citations
@@ -30,7 +30,6 @@ from assistant.prompting import build_messages, regeneration, says_not_found
 from assistant.providers import GenerationRequest, Provider, ProviderChain, build_chain
 from assistant.providers.masking import MaskedProvider
 from assistant.tools.investigation import Investigation, Investigator
-from assistant.tools.registry import ToolResult
 from core.errors import InvalidInputError, ProviderError
 from core.settings import Settings
 from index.knowledge import KnowledgeIndex
@@ -183,7 +182,7 @@ class Assistant:
             answer=draft.text,
             status=draft.status,
             citations=citations,
-            tool_calls=[tool_call(r) for r in found.calls],
+            tool_calls=[r.as_call() for r in found.calls],
             provider=draft.provider,
             timings=timings,
             usage=draft.usage,
@@ -232,7 +231,7 @@ class Assistant:
             except StopIteration as done:
                 found: Investigation = done.value
                 return found
-            yield Event("tool_call", tool_call(result).model_dump())
+            yield Event("tool_call", result.as_call().model_dump())
 
     def _retrieve(
         self,
@@ -393,39 +392,6 @@ class Assistant:
         """Release the providers' connections."""
         for chain in self._chains.values():
             chain.close()
-
-
-def tool_call(result: ToolResult) -> ToolCall:
-    """A tool call as the answer lists it (its data went into the sources)."""
-    return ToolCall(
-        name=result.name,
-        arguments=result.arguments,
-        status=result.status,
-        summary=_summary(result),
-        invocation=result.invocation,
-        cluster=result.cluster,
-        error=result.error,
-        duration_ms=result.duration_ms,
-        truncated=result.truncated,
-    )
-
-
-def _summary(result: ToolResult) -> str:
-    if not result.ok:
-        return f"{result.status}: {result.error}"
-    data = result.data if isinstance(result.data, dict) else {}
-    if "findings" in data and "text" not in data:
-        checks = [f"{f.get('check')} {f.get('kind')} {f.get('name')}" for f in data["findings"]]
-        return f"{len(checks)} findings" + (": " + "; ".join(checks[:5]) if checks else "")
-    if "title" in data:
-        return f"described {data['title']}"
-    if "log" in data:
-        return f"{data.get('lines', 0)} log lines"
-    if "events" in data:
-        return f"{len(data['events'])} events"
-    if "items" in data:
-        return f"{len(data['items'])} of {data.get('total', 0)} {data.get('kind', '')}s"
-    return "ok"
 
 
 def _snippet(text: str, n: int, source: ContextSource) -> str | None:

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from assistant.answers import ToolCall
+
 ToolStatus = Literal["ok", "error", "denied", "disabled", "timeout"]
 
 
@@ -31,6 +33,38 @@ class ToolResult(BaseModel):
     def ok(self) -> bool:
         """True when the tool ran and answered."""
         return self.status == "ok"
+
+    def as_call(self) -> ToolCall:
+        """The call as an answer lists it (its data went into the answer's sources)."""
+        return ToolCall(
+            name=self.name,
+            arguments=self.arguments,
+            status=self.status,
+            summary=self.summary(),
+            invocation=self.invocation,
+            cluster=self.cluster,
+            error=self.error,
+            duration_ms=self.duration_ms,
+            truncated=self.truncated,
+        )
+
+    def summary(self) -> str:
+        """One line on what the call gave."""
+        if not self.ok:
+            return f"{self.status}: {self.error}"
+        data = self.data if isinstance(self.data, dict) else {}
+        if "findings" in data and "text" not in data:
+            checks = [f"{f.get('check')} {f.get('kind')} {f.get('name')}" for f in data["findings"]]
+            return f"{len(checks)} findings" + (": " + "; ".join(checks[:5]) if checks else "")
+        if "title" in data:
+            return f"described {data['title']}"
+        if "log" in data:
+            return f"{data.get('lines', 0)} log lines"
+        if "events" in data:
+            return f"{len(data['events'])} events"
+        if "items" in data:
+            return f"{len(data['items'])} of {data.get('total', 0)} {data.get('kind', '')}s"
+        return "ok"
 
 
 @dataclass(frozen=True)
