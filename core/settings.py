@@ -122,6 +122,9 @@ class Settings(BaseSettings):
         default=4, ge=1, le=32, description="Sandbox worker processes; one organization may use half of them."
     )
     investigate: bool = Field(default=True, description="Run cluster tools for troubleshooting questions.")
+    prometheus_max_series: int = Field(default=50, ge=1, le=1000, description="Most series a metric tool returns.")
+    prometheus_max_points: int = Field(default=500, ge=10, le=11000, description="Most points per series read.")
+    prometheus_max_bytes: int = Field(default=8 << 20, ge=65536, description="Most bytes read from Prometheus.")
 
     @property
     def index_dir(self) -> Path:

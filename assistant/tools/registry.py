@@ -73,7 +73,7 @@ class ToolContext:
 
     org: str
     clusters: int  # clusters configured for the org
-    prometheus: bool = False
+    prometheus: int = 0  # of which have a Prometheus
 
 
 @dataclass(frozen=True)
@@ -128,6 +128,7 @@ def register(tool: Tool) -> Tool:
 def tools() -> dict[str, Tool]:
     """Every registered tool (the built-in families are registered on first use)."""
     import assistant.tools.kubernetes  # noqa: F401 - registers the Kubernetes tools
+    import assistant.tools.prometheus  # noqa: F401 - registers the metric tools
 
     return TOOLS
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from assistant.audit import AuditLog
 from assistant.auth import ALL_NAMESPACES, Principal
 from assistant.metrics import Metrics
-from assistant.tools.kubernetes import invocation
+from assistant.tools import kubernetes, prometheus
 from assistant.tools.registry import Tool, ToolContext, ToolResult, ToolStatus, tools
 from assistant.tools.workers import WorkerFailure, WorkerPool
 from core.settings import Settings
@@ -52,7 +52,8 @@ class Sandbox:
 
     def context(self, org: str) -> ToolContext:
         """What is configured for an organization (for prerequisites)."""
-        return ToolContext(org=org, clusters=len(self.clusters.of(org)))
+        mine = self.clusters.of(org)
+        return ToolContext(org=org, clusters=len(mine), prometheus=sum(1 for c in mine if c.prometheus_url))
 
     def catalog(self, who: Principal) -> list[dict[str, Any]]:
         """The tools, each with its schema and whether the caller can use it now."""
@@ -93,26 +94,21 @@ class Sandbox:
         if reason:
             return ToolResult(name=name, arguments=arguments, status="disabled", error=reason)
         try:
-            cluster = self._cluster(who, args)
-            shown = invocation(name, arguments, cluster.name)
+            cluster = self._cluster(who, args, metrics=tool.family == "metrics")
             namespaces, cluster_scoped = self._scope(who, tool, cluster, args)
         except Denied as exc:
-            return ToolResult(
-                name=name,
-                arguments=arguments,
-                status="denied",
-                error=str(exc),
-                invocation=invocation(name, arguments, None),
-            )
+            shown = _invocation(tool, arguments, None, None)
+            return ToolResult(name=name, arguments=arguments, status="denied", error=str(exc), invocation=shown)
+        shown = _invocation(tool, arguments, cluster.name, namespaces)
         return self._run(tool, arguments, cluster, namespaces, cluster_scoped, shown)
 
     def _may(self, who: Principal, tool: Tool) -> bool:
         return who.can(tool.permission) or who.can("tools:all")
 
-    def _cluster(self, who: Principal, args: BaseModel) -> ClusterConfig:
+    def _cluster(self, who: Principal, args: BaseModel, metrics: bool = False) -> ClusterConfig:
         name = getattr(args, "cluster", None)
-        mine = self.clusters.of(who.org)
-        found = self.clusters.find(who.org, name)
+        mine = [c for c in self.clusters.of(who.org) if c.prometheus_url or not metrics]
+        found = next((c for c in mine if c.name == name), None) if name else (mine[0] if len(mine) == 1 else None)
         if found is None:
             if name is None:
                 raise Denied("name the cluster: " + ", ".join(c.name for c in mine))
@@ -165,6 +161,8 @@ class Sandbox:
                 "dump": str(cluster.dump) if cluster.dump else None,
                 "context": cluster.context,  # None: the kubeconfig's current context
                 "name": cluster.name,
+                "prometheus_url": cluster.prometheus_url,
+                "prometheus_namespace_label": cluster.prometheus_namespace_label,
             },
             "namespaces": namespaces,
             "cluster_scoped": cluster_scoped,
@@ -172,6 +170,9 @@ class Sandbox:
                 "output_bytes": s.tool_output_bytes,
                 "log_lines": s.tool_log_lines,
                 "timeout_s": max(1.0, s.tool_timeout_s - 1),
+                "max_series": s.prometheus_max_series,
+                "max_points": s.prometheus_max_points,
+                "prometheus_bytes": s.prometheus_max_bytes,
             },
         }
         base: dict[str, Any] = {"name": tool.name, "arguments": arguments, "invocation": shown, "cluster": cluster.name}
@@ -212,6 +213,12 @@ class Sandbox:
                 truncated=result.truncated or None,
                 latency_ms=result.duration_ms,
             )
+
+
+def _invocation(tool: Tool, arguments: dict[str, Any], cluster: str | None, namespaces: list[str] | None) -> str:
+    if tool.family == "metrics":
+        return prometheus.invocation(tool.name, arguments, cluster, namespaces)
+    return kubernetes.invocation(tool.name, arguments, cluster)
 
 
 def open_sandbox(settings: Settings, audit: AuditLog | None = None, metrics: Metrics | None = None) -> Sandbox:

@@ -27,14 +27,22 @@ _FILE_BYTES = 4 * 1024 * 1024  # certificate files the kubernetes client writes 
 
 @dataclass
 class Call:
-    """One tool call as the worker sees it: validated arguments, the reader of the cluster, and the namespaces the
-    sandbox resolved for the caller (the only ones a tool may read)."""
+    """One tool call as the worker sees it: validated arguments, the cluster it is about (its reader opened on first
+    use), and the namespaces the sandbox resolved for the caller (the only ones a tool may read)."""
 
     arguments: dict[str, Any]
-    reader: ClusterReader
+    cluster: dict[str, Any]
     namespaces: list[str] | None  # None: every namespace of the cluster
     cluster_scoped: bool
     limits: dict[str, int] = field(default_factory=dict)
+    _reader: ClusterReader | None = None
+
+    @property
+    def reader(self) -> ClusterReader:
+        """The cluster's reader."""
+        if self._reader is None:
+            self._reader = _reader(self.cluster, float(self.limits.get("timeout_s", 10)))
+        return self._reader
 
     def namespaces_for(self, namespace: str | None) -> list[str]:
         """``[namespace]`` when it is allowed, else every allowed namespace; PermissionDeniedError otherwise."""
@@ -45,6 +53,11 @@ class Call:
         if namespace not in self.namespaces:
             raise PermissionDeniedError(f"namespace {namespace} is not one you may read")
         return [namespace]
+
+    def close(self) -> None:
+        """Close the reader, if one was opened."""
+        if self._reader is not None:
+            self._reader.close()
 
 
 def limit_resources(memory_bytes: int = _MEMORY_BYTES) -> None:
@@ -115,20 +128,18 @@ def _shrink(data: Any, limit: int) -> Any:
 def handle(request: dict[str, Any]) -> dict[str, Any]:
     """Run one call; every failure becomes an answer."""
     limits = dict(request.get("limits") or {})
-    reader: ClusterReader | None = None
+    allowed = request.get("namespaces")
+    call = Call(
+        dict(request.get("arguments") or {}),
+        dict(request.get("cluster") or {}),
+        None if allowed is None else list(allowed),
+        bool(request.get("cluster_scoped")),
+        limits,
+    )
     try:
-        reader = _reader(request["cluster"], float(limits.get("timeout_s", 10)))
-        allowed = request["namespaces"]
-        call = Call(
-            request["arguments"],
-            reader,
-            None if allowed is None else list(allowed),
-            bool(request["cluster_scoped"]),
-            limits,
-        )
-        tool = tools().get(str(request["tool"]))
+        tool = tools().get(str(request.get("tool")))
         if tool is None:  # the worker runs registered tools only, found by name, never a path it is handed
-            raise PermissionDeniedError(f"no tool named {request['tool']!r}")
+            raise PermissionDeniedError(f"no tool named {request.get('tool')!r}")
         module, _, function = tool.runner.partition(":")
         data = redact_data(getattr(importlib.import_module(module), function)(call))
         data, truncated = cap(data, int(limits.get("output_bytes", 65536)))
@@ -139,8 +150,7 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
         traceback.print_exc(file=sys.stderr)
         return {"status": "error", "error": f"the tool failed: {type(exc).__name__}: {exc}"[:500]}
     finally:
-        if reader is not None:
-            reader.close()
+        call.close()
 
 
 def main() -> None:

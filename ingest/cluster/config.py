@@ -8,6 +8,7 @@ clusters:
     context: northwind-prod           # default: the kubeconfig's current context
     namespaces: [shop, payments]      # the only namespaces the assistant may read; empty: every namespace
     sync_interval_s: 600              # re-ingest on this schedule inside the service; 0: never
+    prometheus_url: http://prometheus.monitoring:9090   # the cluster's Prometheus (read-only HTTP API)
   - org: orbital
     name: orbital-prod
     dump: /srv/dumps/orbital-prod     # or an offline `kubectl cluster-info dump --output-directory` folder
@@ -39,6 +40,8 @@ class ClusterConfig(BaseModel):
     dump: Path | None = None
     namespaces: tuple[str, ...] = ()
     sync_interval_s: int = Field(default=0, ge=0)
+    prometheus_url: str | None = Field(default=None, pattern=r"^https?://", description="The cluster's Prometheus.")
+    prometheus_namespace_label: str = Field(default="namespace", pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
     @field_validator("org")
     @classmethod
