@@ -174,7 +174,7 @@ def ask(
     from assistant.pii import PiiMasker
     from assistant.pipeline import Assistant
     from assistant.tools.investigation import Investigator
-    from assistant.tools.sandbox import open_sandbox
+    from assistant.tools.sandbox import documents_from, open_sandbox
     from index.factory import open_index
     from index.tenancy import validate_org
 
@@ -183,7 +183,9 @@ def ask(
     caller = Principal(user="cli", org=validate_org(org), roles=("operator",), via="cli")  # the local operator
     with open_index(settings) as index:
         db = Database.for_settings(settings)
-        sandbox = open_sandbox(settings, AuditLog(db, PiiMasker(settings.pii_entities).redact))
+        sandbox = open_sandbox(
+            settings, AuditLog(db, PiiMasker(settings.pii_entities).redact), None, documents_from(index)
+        )
         assistant = Assistant(index, settings, db, investigator=Investigator(sandbox))
         try:
             answer = assistant.ask(

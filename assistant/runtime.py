@@ -16,7 +16,7 @@ from assistant.pii import PiiMasker
 from assistant.pipeline import Assistant
 from assistant.quotas import Quotas
 from assistant.tools.investigation import Investigator
-from assistant.tools.sandbox import Sandbox, open_sandbox
+from assistant.tools.sandbox import Sandbox, documents_from, open_sandbox
 from core.settings import Settings
 from index.factory import open_index
 from index.knowledge import KnowledgeIndex
@@ -50,7 +50,7 @@ class Runtime:
         masker = PiiMasker(settings.pii_entities)
         audit = AuditLog(db, masker.redact)
         metrics = Metrics()
-        sandbox = open_sandbox(settings, audit, metrics)
+        sandbox = open_sandbox(settings, audit, metrics, documents_from(index))
         jobs = IngestJobs(db, index, settings)
         schedule = ClusterSchedule(jobs, sandbox.clusters.all)
         schedule.start()

@@ -77,6 +77,15 @@ class ToolContext:
 
 
 @dataclass(frozen=True)
+class Preparation:
+    """What a tool's ``prepare`` hook may use, in the service, before the call goes to the worker: the caller's
+    organization and its documents (retrieved within the caller's visibility)."""
+
+    org: str
+    documents: Callable[[str], list[tuple[str, str]]]  # query -> [(source id, text)]
+
+
+@dataclass(frozen=True)
 class Tool:
     """A declared tool. ``runner`` names the function the worker calls (``module:function``), so the service
     process never imports or runs tool code itself."""
@@ -89,6 +98,7 @@ class Tool:
     permission: str = "tools:namespaced"  # developer and up; the sandbox narrows by namespace
     read_only: bool = True
     prerequisite: Callable[[ToolContext], str | None] | None = None
+    prepare: Callable[[Preparation], dict[str, Any]] | None = None  # arguments the service sets, never the caller
 
     def schema(self) -> dict[str, Any]:
         """The JSON schema of the arguments (what a model or a form is given)."""
@@ -127,6 +137,7 @@ def register(tool: Tool) -> Tool:
 
 def tools() -> dict[str, Tool]:
     """Every registered tool (the built-in families are registered on first use)."""
+    import assistant.tools.generation  # noqa: F401 - registers the configuration tool
     import assistant.tools.kubernetes  # noqa: F401 - registers the Kubernetes tools
     import assistant.tools.prometheus  # noqa: F401 - registers the metric tools
 

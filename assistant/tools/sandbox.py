@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -17,9 +18,11 @@ from assistant.audit import AuditLog
 from assistant.auth import ALL_NAMESPACES, Principal
 from assistant.metrics import Metrics
 from assistant.tools import kubernetes, prometheus
-from assistant.tools.registry import Tool, ToolContext, ToolResult, ToolStatus, tools
+from assistant.tools.registry import Preparation, Tool, ToolContext, ToolResult, ToolStatus, tools
 from assistant.tools.workers import WorkerFailure, WorkerPool
 from core.settings import Settings
+from index.knowledge import KnowledgeIndex
+from index.records import SearchFilters
 from ingest.cluster.config import ClusterConfig, Clusters
 from ingest.cluster.kinds import kind_spec
 
@@ -39,9 +42,11 @@ class Sandbox:
         clusters: Clusters,
         audit: AuditLog | None = None,
         metrics: Metrics | None = None,
+        documents: Callable[[str, str], list[tuple[str, str]]] | None = None,
     ) -> None:
         self.settings = settings
         self.clusters = clusters
+        self.documents = documents  # (org, query) -> the org's documents, for tools that prepare from them
         self.audit = audit
         self.metrics = metrics
         self.pool = WorkerPool(settings.tool_workers)
@@ -93,6 +98,10 @@ class Sandbox:
         reason = tool.disabled(self.context(who.org))
         if reason:
             return ToolResult(name=name, arguments=arguments, status="disabled", error=reason)
+        if tool.family == "config":  # reads no cluster: the caller's role is all that is checked
+            if not self._may(who, tool):
+                return ToolResult(name=name, arguments=arguments, status="denied", error="your role may not run it")
+            return self._run(tool, self._prepared(who, tool, arguments), None, who.org, None, False, tool.name)
         try:
             cluster = self._cluster(who, args, metrics=tool.family == "metrics")
             namespaces, cluster_scoped = self._scope(who, tool, cluster, args)
@@ -100,7 +109,18 @@ class Sandbox:
             shown = _invocation(tool, arguments, None, None)
             return ToolResult(name=name, arguments=arguments, status="denied", error=str(exc), invocation=shown)
         shown = _invocation(tool, arguments, cluster.name, namespaces)
-        return self._run(tool, arguments, cluster, namespaces, cluster_scoped, shown)
+        return self._run(tool, arguments, cluster, who.org, namespaces, cluster_scoped, shown)
+
+    def _prepared(self, who: Principal, tool: Tool, arguments: dict[str, Any]) -> dict[str, Any]:
+        """The arguments with what the service sets itself (a caller's values for those are replaced)."""
+        if tool.prepare is None:
+            return arguments
+        lookup = self.documents
+
+        def documents(query: str) -> list[tuple[str, str]]:
+            return lookup(who.org, query) if lookup is not None else []
+
+        return arguments | tool.prepare(Preparation(who.org, documents))
 
     def _may(self, who: Principal, tool: Tool) -> bool:
         return who.can(tool.permission) or who.can("tools:all")
@@ -147,7 +167,8 @@ class Sandbox:
         self,
         tool: Tool,
         arguments: dict[str, Any],
-        cluster: ClusterConfig,
+        cluster: ClusterConfig | None,
+        org: str,
         namespaces: list[str] | None,
         cluster_scoped: bool,
         shown: str,
@@ -156,14 +177,7 @@ class Sandbox:
         request = {
             "tool": tool.name,
             "arguments": arguments,
-            "cluster": {
-                "kubeconfig": str(cluster.kubeconfig) if cluster.kubeconfig else None,
-                "dump": str(cluster.dump) if cluster.dump else None,
-                "context": cluster.context,  # None: the kubeconfig's current context
-                "name": cluster.name,
-                "prometheus_url": cluster.prometheus_url,
-                "prometheus_namespace_label": cluster.prometheus_namespace_label,
-            },
+            "cluster": _cluster_json(cluster),
             "namespaces": namespaces,
             "cluster_scoped": cluster_scoped,
             "limits": {
@@ -175,8 +189,14 @@ class Sandbox:
                 "prometheus_bytes": s.prometheus_max_bytes,
             },
         }
-        base: dict[str, Any] = {"name": tool.name, "arguments": arguments, "invocation": shown, "cluster": cluster.name}
-        slot = self._org_slot(cluster.org)
+        shown_arguments = {k: v for k, v in arguments.items() if tool.prepare is None or k != "conventions"}
+        base: dict[str, Any] = {
+            "name": tool.name,
+            "arguments": shown_arguments,
+            "invocation": shown,
+            "cluster": cluster.name if cluster else None,
+        }
+        slot = self._org_slot(org)
         if not slot.acquire(timeout=s.tool_timeout_s):
             return ToolResult(**base, status="timeout", error="every tool worker of your organization stayed busy")
         try:
@@ -215,12 +235,41 @@ class Sandbox:
             )
 
 
+def _cluster_json(cluster: ClusterConfig | None) -> dict[str, Any]:
+    if cluster is None:
+        return {}
+    return {
+        "kubeconfig": str(cluster.kubeconfig) if cluster.kubeconfig else None,
+        "dump": str(cluster.dump) if cluster.dump else None,
+        "context": cluster.context,  # None: the kubeconfig's current context
+        "name": cluster.name,
+        "prometheus_url": cluster.prometheus_url,
+        "prometheus_namespace_label": cluster.prometheus_namespace_label,
+    }
+
+
 def _invocation(tool: Tool, arguments: dict[str, Any], cluster: str | None, namespaces: list[str] | None) -> str:
     if tool.family == "metrics":
         return prometheus.invocation(tool.name, arguments, cluster, namespaces)
     return kubernetes.invocation(tool.name, arguments, cluster)
 
 
-def open_sandbox(settings: Settings, audit: AuditLog | None = None, metrics: Metrics | None = None) -> Sandbox:
+def documents_from(index: KnowledgeIndex, k: int = 12) -> Callable[[str, str], list[tuple[str, str]]]:
+    """A lookup of an organization's docs (whole texts) for a query, for tools that prepare from them."""
+
+    def lookup(org: str, query: str) -> list[tuple[str, str]]:
+        hits = index.search(org, query, k=k, filters=SearchFilters(source_types=["doc"]))
+        ids = list(dict.fromkeys(h.source_id for h in hits))
+        return [(sid, "\n".join(str(p.payload.get("text", "")) for p in index.chunks(org, sid))) for sid in ids]
+
+    return lookup
+
+
+def open_sandbox(
+    settings: Settings,
+    audit: AuditLog | None = None,
+    metrics: Metrics | None = None,
+    documents: Callable[[str, str], list[tuple[str, str]]] | None = None,
+) -> Sandbox:
     """The sandbox over the configured clusters (``AIOPS_CLUSTERS_FILE``); workers start on first use."""
-    return Sandbox(settings, Clusters.load(settings.clusters_file), audit, metrics)
+    return Sandbox(settings, Clusters.load(settings.clusters_file), audit, metrics, documents)
