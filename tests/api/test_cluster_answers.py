@@ -172,7 +172,10 @@ async def test_tools_can_be_listed_and_run_directly_with_the_callers_permissions
         "kubernetes_events",
         "cluster_analyze",
     }
-    assert all(t["status"] == "enabled" and t["read_only"] for t in listed)
+    assert all(t["read_only"] for t in listed)
+    status = {t["name"]: t["status"] for t in listed}
+    assert status["kubernetes_logs"] == status["cluster_analyze"] == status["generate_manifests"] == "enabled"
+    assert status["prometheus_query"].startswith("disabled: no Prometheus configured for organization acme")
     logs = {"namespace": "shop", "pod": "checkout-7c9d8f6b5-x2k4p", "previous": True, "tail": 20}
     ran = await api.post(
         "/v1/tools/kubernetes_logs", json={"arguments": logs}, headers=cluster_service.auth("acme", "developer")
