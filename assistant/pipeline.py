@@ -269,9 +269,14 @@ class Assistant:
             if found.alerts
             else []
         )
-        incidents = self.index.search(
-            org, f"{' '.join(found.services)} {evidence} {query}", k=2, filters=SearchFilters(source_types=["incident"])
-        )
+        text = f"{' '.join(found.services)} {evidence} {query}"
+        incidents = (
+            self.index.search(
+                org, text, k=1, filters=SearchFilters(source_types=["incident"], alerts=found.alerts)
+            )  # a past incident of the same alert ranks above one that only reads alike
+            if found.alerts
+            else []
+        ) + self.index.search(org, text, k=2, filters=SearchFilters(source_types=["incident"]))
         live_ids = {h.source_id for h in found.hits}
         merged = [*found.hits[:_LIVE_HITS], *runbooks[:1], *incidents[:1], *hits]
         out: list[SearchHit] = []

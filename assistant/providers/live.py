@@ -71,6 +71,8 @@ def _live_lines(source: ContextSource, skip_log_evidence: bool, findings: str) -
     if source.section.startswith("Log of"):
         signal = [line for line in items if _SIGNAL.search(line) and not line.startswith("~")][-3:]
         return [f"- {source.section} {marker}:\n```\n" + "\n".join(signal) + "\n```"] if signal else []
+    if source.section in ("Alert", "Rule now", "Metric trend"):  # metric sources: their sentences, as they are
+        return [f"- {line} {marker}" for line in items[:5]]
     if source.section == "Events":
         # an event the findings already quote is not repeated
         warnings = [e for e in items if e.startswith("Warning") and e.split(": ", 1)[-1] not in findings][-2:]

@@ -13,6 +13,7 @@ from typing import Any
 
 from assistant.auth import Principal
 from assistant.intent import is_troubleshooting
+from assistant.tools import signals
 from assistant.tools.registry import ToolResult
 from assistant.tools.sandbox import Sandbox
 from index.records import SearchHit
@@ -71,10 +72,14 @@ class Investigator:
         self.sandbox = sandbox
 
     def about_the_cluster(self, who: Principal | None, question: str) -> bool:
-        """A troubleshooting or live-state question, from a caller whose organization has a cluster."""
+        """A troubleshooting, live-state, alert or metric question, from a caller whose organization has a cluster
+        (with a Prometheus, for the last two)."""
         if who is None or not self.sandbox.clusters.of(who.org):
             return False
-        return is_troubleshooting(question) or _CLUSTER_WORDS.search(question) is not None
+        if is_troubleshooting(question) or _CLUSTER_WORDS.search(question) is not None:
+            return True
+        metrics = any(c.prometheus_url for c in self.sandbox.clusters.of(who.org))
+        return metrics and (signals.wants_alerts(question) or bool(signals.wanted_signals(question)))
 
     def applies(self, who: Principal | None, question: str) -> bool:
         """A question about the cluster from a caller who may run the cluster tools."""
@@ -93,9 +98,26 @@ class Investigator:
         as it completes and returns what was found. Stops between calls once ``cancelled`` says so."""
         found = Investigation(cancelled=cancelled or _never)
         for config in self.sandbox.clusters.of(who.org):
-            if cluster is None or config.name == cluster:
+            if cluster is not None and config.name != cluster:
+                continue
+            if is_troubleshooting(question) or _CLUSTER_WORDS.search(question):
                 yield from self._cluster(who, question, config.name, namespace, found)
+            if config.prometheus_url:
+                yield from self._metrics(who, question, config.name, config.prometheus_url, found)
+        found.alerts = list(dict.fromkeys(found.alerts))
+        found.services = list(dict.fromkeys(found.services))
         return found
+
+    def _metrics(
+        self, who: Principal, question: str, cluster: str, prometheus: str, found: Investigation
+    ) -> Generator[ToolResult, None, None]:
+        def call(name: str, arguments: dict[str, Any]) -> Generator[ToolResult, None, ToolResult]:
+            return self._call(who, name, arguments, found)
+
+        if signals.wants_alerts(question):
+            yield from signals.alerts(call, question, cluster, prometheus, found)
+        if signals.wanted_signals(question):
+            yield from signals.metrics(call, question, cluster, prometheus, found)
 
     def _call(
         self, who: Principal, name: str, arguments: dict[str, Any], found: Investigation
@@ -130,8 +152,6 @@ class Investigator:
             described = yield from self._call(who, "kubernetes_describe", describe, found)
             if described.ok:
                 found.hits.extend(_description_hits(described, finding))
-        found.alerts = list(dict.fromkeys(found.alerts))
-        found.services = list(dict.fromkeys(found.services))
 
 
 _SIGNAL = re.compile(r"panic|fatal|error|exception|denied|refused|failed|killed|not found|invalid|insufficient", re.I)
