@@ -7,6 +7,7 @@ demo: setup
 	./scripts/demo
 
 test: setup
+	./scripts/system-packages
 	.venv/bin/python -m pytest
 	.venv/bin/python -m pytest -m 'slow or live' || [ $$? -eq 5 ]  # 5: none collected; live ones skip without an endpoint
 
