@@ -16,7 +16,7 @@ from index.factory import open_index  # noqa: E402
 from index.knowledge import KnowledgeIndex  # noqa: E402
 
 BACKENDS = ["edge", "server"]
-pytest_plugins = ["tests.kube.fixtures"]  # the Kubernetes API server fixture, for every package's tests
+pytest_plugins = ["tests.kube.fixtures", "tests.prom.fixtures"]  # Kubernetes API server and Prometheus fixtures
 
 
 @pytest.fixture(scope="session")
