@@ -44,6 +44,7 @@ _STEP_CANDIDATES = 3
 _STEP_SIMILARITY_GAP = 0.1
 _STEP_ROLES = {"runbook": ("diagnosis", "mitigation"), "incident": ("cause", "mitigation")}
 _LIVE_HITS = 6
+_RUNBOOK_ALERTS = 3
 _MARKER_OR_MARKUP = re.compile(r"\[\d+\]|\*\*|`")
 
 
@@ -262,13 +263,14 @@ class Assistant:
         text match), then past incidents of the same services and symptom, then the rest; indexed copies of the
         live objects give way to the live ones."""
         evidence = found.search_text()
-        runbooks = (
-            self.index.search(
-                org, f"{evidence} {query}", k=2, filters=SearchFilters(source_types=["runbook"], alerts=found.alerts)
-            )
-            if found.alerts
-            else []
-        )
+        runbooks: list[SearchHit] = []
+        for alert in found.alerts[:_RUNBOOK_ALERTS]:  # in the order of the alerts: the one asked about first
+            match = SearchFilters(source_types=["runbook"], alerts=[alert])
+            runbooks += [
+                h
+                for h in self.index.search(org, f"{evidence} {query}", k=1, filters=match)
+                if all(r.source_id != h.source_id for r in runbooks)
+            ]
         text = f"{' '.join(found.services)} {evidence} {query}"
         incidents = (
             self.index.search(

@@ -113,10 +113,11 @@ def alerts(
     chosen = [a for a in firing if a.get("name") in named] if named else firing
     if named and not chosen:
         found.notes.append(f"no alert named {', '.join(sorted(named))} is firing now")
-    for alert in chosen[:_MAX_ALERTS]:
-        found.alerts.append(str(alert.get("name")))
-        found.evidence.append(str((alert.get("annotations") or {}).get("summary", alert.get("name"))))
-        found.hits.append(_alert_hit(cluster, prometheus, alert, listed.invocation))
+    # the alerts asked about lead: their runbooks and their evidence come before what the cluster checks add
+    for i, alert in enumerate(chosen[:_MAX_ALERTS]):
+        found.alerts.insert(i, str(alert.get("name")))
+        found.evidence.insert(i, str((alert.get("annotations") or {}).get("summary", alert.get("name"))))
+        found.hits.insert(i, _alert_hit(cluster, prometheus, alert, listed.invocation))
     if chosen:
         yield from _rule_now(call, cluster, prometheus, str(chosen[0].get("name")), found)
 
