@@ -175,6 +175,8 @@ class Assistant:
             t0 = time.perf_counter()
             draft = yield from self._generate(chain, gen)
             timings["generation_ms"] = _ms(t0)
+            if draft.provider != "extractive" and self.investigator is not None and caller is not None:
+                yield from self._check_drafts(caller, request.question, draft, workspace, found)
         t0 = time.perf_counter()
         citations = [self._citation(sources, n, draft.text) for n in draft.cited]
         timings["validation_ms"] = _ms(t0)
@@ -220,6 +222,24 @@ class Assistant:
             conversation_id = self.conversations.start(org, user, text).id
             history = []
         return _Request(org, user, text, conversation_id, history, workspace, warnings)
+
+    def _check_drafts(
+        self, caller: Principal, question: str, draft: _Draft, workspace: Workspace | None, found: Investigation
+    ) -> Generator[Event, None, None]:
+        """A model's manifest drafts, checked by the configuration tool; what fails is said with its reason."""
+        assert self.investigator is not None
+        namespace = workspace.namespace if workspace else None
+        for result in self.investigator.check_drafts(caller, question, draft.text, namespace):
+            found.calls.append(result)
+            yield Event("tool_call", result.as_call().model_dump())
+            report = (result.data or {}).get("report") or {}
+            if not result.ok:
+                draft.warnings.append(f"the drafted manifests could not be checked: {result.error}")
+            elif report.get("valid"):
+                draft.warnings.append(f"the drafted manifests passed the checks ({report.get('warnings')} warnings)")
+            else:
+                problems = [f"{c['message']} ({c['object']})" for c in report.get("checks", []) if not c["ok"]]
+                draft.warnings.append("the drafted manifests are not valid: " + "; ".join(problems[:5]))
 
     def _investigate(
         self, caller: Principal, query: str, workspace: Workspace, cancelled: Callable[[], bool] | None

@@ -32,6 +32,9 @@ def compose_troubleshooting(question: str, live: Sequence[ContextSource], docume
     """Live evidence first, then the runbook's steps and the closest past incident (else the best passages)."""
     signal = " ".join(line for s in live if s.section == "Findings" for line in _items(s) if _SIGNAL.search(line))
     parts = [compose_live(live)]
+    if any(s.source_type == "generated" for s in live):  # manifests: the docs they follow, not a runbook's steps
+        units = select_units(question, documents)
+        return "\n\n".join(p for p in [*parts, compose(question, units) if units else ""] if p)
     playbook = [block for kind in ("runbook", "incident") if (block := _steps(kind, question, signal, documents))]
     if playbook:
         parts += playbook
@@ -71,8 +74,15 @@ def _live_lines(source: ContextSource, skip_log_evidence: bool, findings: str) -
     if source.section.startswith("Log of"):
         signal = [line for line in items if _SIGNAL.search(line) and not line.startswith("~")][-3:]
         return [f"- {source.section} {marker}:\n```\n" + "\n".join(signal) + "\n```"] if signal else []
-    if source.section in ("Alert", "Rule now", "Metric trend"):  # metric sources: their sentences, as they are
-        return [f"- {line} {marker}" for line in items[:5]]
+    if source.section == "Manifests":
+        return [f"- {source.section} {marker}:\n```yaml\n{source.text.strip()}\n```"]
+    if source.section in (
+        "Alert",
+        "Rule now",
+        "Metric trend",
+        "Policy report",
+    ):  # metric sources: their sentences, as they are
+        return [f"- {line} {marker}" for line in items[:12]]
     if source.section == "Events":
         # an event the findings already quote is not repeated
         warnings = [e for e in items if e.startswith("Warning") and e.split(": ", 1)[-1] not in findings][-2:]

@@ -13,7 +13,7 @@ from typing import Any
 
 from assistant.auth import Principal
 from assistant.intent import is_troubleshooting
-from assistant.tools import signals
+from assistant.tools import signals, workloads
 from assistant.tools.registry import ToolResult
 from assistant.tools.sandbox import Sandbox
 from index.records import SearchHit
@@ -82,9 +82,22 @@ class Investigator:
         return metrics and (signals.wants_alerts(question) or bool(signals.wanted_signals(question)))
 
     def applies(self, who: Principal | None, question: str) -> bool:
-        """A question about the cluster from a caller who may run the cluster tools."""
+        """A question about the cluster from a caller who may run the cluster tools, or one asking for manifests."""
+        if who is not None and workloads.asks_for_manifests(question):
+            return who.can("ask")
         allowed = who is not None and (who.can("tools:namespaced") or who.can("tools:all"))
         return allowed and self.about_the_cluster(who, question)
+
+    def check_drafts(self, who: Principal, question: str, answer: str, namespace: str | None) -> list[ToolResult]:
+        """A model's YAML drafts in an answer to a manifest question, each checked by the configuration tool."""
+        if not workloads.asks_for_manifests(question):
+            return []
+        arguments, _ = workloads.workload(question, namespace)
+        checked = []
+        for draft in _YAML_BLOCK.findall(answer)[:3]:
+            base = {"name": "draft", "namespace": "default", "image": "draft:0"} | arguments
+            checked.append(self.sandbox.call(who, "generate_manifests", base | {"draft": draft}))
+        return checked
 
     def run(
         self,
@@ -97,6 +110,9 @@ class Investigator:
         """Analyze, choose the findings the question is about, describe their objects; yields each call's result
         as it completes and returns what was found. Stops between calls once ``cancelled`` says so."""
         found = Investigation(cancelled=cancelled or _never)
+        if workloads.asks_for_manifests(question):
+            yield from self._manifests(who, question, namespace, found)
+            return found
         for config in self.sandbox.clusters.of(who.org):
             if cluster is not None and config.name != cluster:
                 continue
@@ -107,6 +123,17 @@ class Investigator:
         found.alerts = list(dict.fromkeys(found.alerts))
         found.services = list(dict.fromkeys(found.services))
         return found
+
+    def _manifests(
+        self, who: Principal, question: str, namespace: str | None, found: Investigation
+    ) -> Generator[ToolResult, None, None]:
+        arguments, missing = workloads.workload(question, namespace)
+        if missing:
+            found.notes.append(f"to generate manifests, say the workload's {', '.join(missing)}")
+            return
+        result = yield from self._call(who, "generate_manifests", arguments, found)
+        if result.ok:
+            found.hits.extend(_manifest_hits(result))
 
     def _metrics(
         self, who: Principal, question: str, cluster: str, prometheus: str, found: Investigation
@@ -127,7 +154,8 @@ class Investigator:
         result = self.sandbox.call(who, name, arguments)
         found.calls.append(result)
         if not result.ok:
-            found.notes.append(f"could not check the cluster: {name} {result.status}: {result.error}")
+            what = "the metrics" if name.startswith("prometheus") else "the cluster"
+            found.notes.append(f"could not check {what}: {name} {result.status}: {result.error}")
         yield result
         return result
 
@@ -161,6 +189,42 @@ def _signal(finding: dict[str, Any]) -> list[str]:
     """The finding's summary and the evidence lines that carry an error (log lines, event messages)."""
     lines = [str(e) for e in finding.get("evidence") or [] if _SIGNAL.search(str(e))]
     return [str(finding.get("summary", "")), *lines[-3:]]
+
+
+_YAML_BLOCK = re.compile(r"```ya?ml\n(.*?)```", re.S)
+
+
+def _manifest_hits(result: ToolResult) -> list[SearchHit]:
+    """The generated YAML and its report, as two citable live sources."""
+    data = result.data or {}
+    report = data.get("report") or {}
+    name = str(result.arguments.get("name"))
+    verdict = "valid" if report.get("valid") else f"not valid: {report.get('errors')} errors"
+    lines = [f"Generated for {name}: {verdict}, {report.get('warnings', 0)} warnings; never applied to a cluster."]
+    lines += [
+        f"- {c['severity']}: {c['message']} ({c['object']})"
+        + (f", required by {c['source']}" if c.get("source") else "")
+        for c in report.get("checks", [])
+        if not c["ok"]
+    ][:12]
+    sources = sorted(set((data.get("conventions") or {}).get("sources", {}).values()))
+    if sources:
+        lines.append("- conventions from " + ", ".join(sources))
+    hits = []
+    for section, text in (("Manifests", str(data.get("yaml", ""))), ("Policy report", "\n".join(lines))):
+        payload = {
+            "source_id": f"generated/{name}",
+            "source_type": "generated",
+            "title": f"Manifests for {name} (generated, validated)",
+            "section": section,
+            "text": text,
+            "uri": None,
+            "live": True,
+            "tool": result.invocation,
+            "position": f"live:{section}",
+        }
+        hits.append(SearchHit(f"live:generated/{name}:{section}", 1.0, 1.0, payload))
+    return hits
 
 
 def _never() -> bool:

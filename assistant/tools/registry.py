@@ -56,6 +56,10 @@ class ToolResult(BaseModel):
         if "findings" in data and "text" not in data:
             checks = [f"{f.get('check')} {f.get('kind')} {f.get('name')}" for f in data["findings"]]
             return f"{len(checks)} findings" + (": " + "; ".join(checks[:5]) if checks else "")
+        if "report" in data:
+            report = data["report"]
+            verdict = "valid" if report.get("valid") else f"{report.get('errors')} errors"
+            return f"{len(report.get('documents', []))} manifests, {verdict}, {report.get('warnings', 0)} warnings"
         if "title" in data:
             return f"described {data['title']}"
         if "log" in data:
