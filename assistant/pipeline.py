@@ -19,32 +19,25 @@ from assistant.answers import NO_EVIDENCE_TEXT, Answer, AnswerStatus, Citation, 
 from assistant.auth import Principal
 from assistant.cache import AnswerCache, cache_key
 from assistant.citations import check_citations
-from assistant.context import ContextSource, build_context, in_workspace
+from assistant.context import ContextSource
 from assistant.conversations import ConversationStore
 from assistant.database import Database
 from assistant.evidence import assess
 from assistant.followups import retrieval_query
-from assistant.intent import is_troubleshooting, section_role
 from assistant.pii import PiiMasker
 from assistant.prompting import build_messages, regeneration, says_not_found
 from assistant.providers import GenerationRequest, Provider, ProviderChain, build_chain
 from assistant.providers.masking import MaskedProvider
+from assistant.retrieval import Retriever
 from assistant.tools.investigation import Investigation, Investigator
 from core.errors import InvalidInputError, ProviderError
 from core.settings import Settings
 from index.knowledge import KnowledgeIndex
-from index.records import SearchFilters, SearchHit, Visibility
 from index.tenancy import validate_org
 
 log = logging.getLogger(__name__)
 
 PIPELINE_REVISION = 1  # bump when a change alters answers: cached answers of older revisions are not served
-_WORKSPACE_OVERFETCH = 3
-_STEP_CANDIDATES = 3
-_STEP_SIMILARITY_GAP = 0.1
-_STEP_ROLES = {"runbook": ("diagnosis", "mitigation"), "incident": ("cause", "mitigation")}
-_LIVE_HITS = 6
-_RUNBOOK_ALERTS = 3
 _MARKER_OR_MARKUP = re.compile(r"\[\d+\]|\*\*|`")
 
 
@@ -95,6 +88,7 @@ class Assistant:
         self.settings = settings
         self.masker = masker
         self.investigator = investigator if settings.investigate else None
+        self.retriever = Retriever(index, settings)
         self.conversations = ConversationStore(db)
         self.cache = AnswerCache(db, settings.answer_cache_ttl_s)
         self._chains: dict[str | None, ProviderChain] = {}
@@ -157,7 +151,7 @@ class Assistant:
             ws = workspace or Workspace()
             found = yield from self._investigate(caller, query, ws, cancelled)
             timings["tools_ms"] = _ms(t0)
-        sources, timings["retrieval_ms"] = self._retrieve(org, query, workspace, found, visible)
+        sources, timings["retrieval_ms"] = self.retriever.retrieve(org, query, workspace, found, visible)
         evidence = assess(request.question, sources, self.settings.min_similarity)
         yield Event("retrieval", {"sources": [s.citation().model_dump() for s in sources], "evidence": evidence.found})
         if not evidence.found:
@@ -253,87 +247,6 @@ class Assistant:
                 found: Investigation = done.value
                 return found
             yield Event("tool_call", result.as_call().model_dump())
-
-    def _retrieve(
-        self,
-        org: str,
-        query: str,
-        workspace: Workspace | None,
-        found: Investigation | None = None,
-        visible: Visibility | None = None,
-    ) -> tuple[list[ContextSource], float]:
-        t0 = time.perf_counter()
-        k = self.settings.retrieval_k
-        fetch = k * _WORKSPACE_OVERFETCH if workspace is not None and not workspace.empty else k
-        hits = [h for h in self.index.search(org, query, k=fetch, visible=visible) if in_workspace(h, workspace)][:k]
-        budget = self.settings.context_tokens
-        live = found is not None and bool(found.hits)
-        if found is not None and found.hits:
-            hits = self._with_live(org, query, found, hits)
-            # live evidence comes on top of the documents' budget, and the steps of a matched runbook or incident
-            # are wanted however far its similarity trails the best hit's
-            budget += sum(self.index.embedder.count_tokens([str(h.payload["text"]) for h in found.hits]))
-        if is_troubleshooting(query) or live:
-            hits = self._with_steps(org, hits, 1.0 if live else _STEP_SIMILARITY_GAP, visible)
-        sources = build_context(hits, budget, self.index.embedder.count_tokens)
-        return sources, _ms(t0)
-
-    def _with_live(self, org: str, query: str, found: Investigation, hits: list[SearchHit]) -> list[SearchHit]:
-        """Live evidence first, then the runbooks whose alerts the findings raise (a metadata match ranks above a
-        text match), then past incidents of the same services and symptom, then the rest; indexed copies of the
-        live objects give way to the live ones."""
-        evidence = found.search_text()
-        runbooks: list[SearchHit] = []
-        for alert in found.alerts[:_RUNBOOK_ALERTS]:  # in the order of the alerts: the one asked about first
-            match = SearchFilters(source_types=["runbook"], alerts=[alert])
-            runbooks += [
-                h
-                for h in self.index.search(org, f"{evidence} {query}", k=1, filters=match)
-                if all(r.source_id != h.source_id for r in runbooks)
-            ]
-        text = f"{' '.join(found.services)} {evidence} {query}"
-        incidents = (
-            self.index.search(
-                org, text, k=1, filters=SearchFilters(source_types=["incident"], alerts=found.alerts)
-            )  # a past incident of the same alert ranks above one that only reads alike
-            if found.alerts
-            else []
-        ) + self.index.search(org, text, k=2, filters=SearchFilters(source_types=["incident"]))
-        live_ids = {h.source_id for h in found.hits}
-        merged = [*found.hits[:_LIVE_HITS], *runbooks[:1], *incidents[:1], *hits]
-        out: list[SearchHit] = []
-        for hit in merged:
-            if hit.source_id in live_ids and not hit.payload.get("live"):
-                continue
-            if all(h.id != hit.id for h in out):
-                out.append(hit)
-        return out
-
-    def _with_steps(
-        self, org: str, hits: list[SearchHit], gap: float = _STEP_SIMILARITY_GAP, visible: Visibility | None = None
-    ) -> list[SearchHit]:
-        """Put the diagnosis and mitigation of the best runbook, and the root cause and action items of the best
-        postmortem, right after their hits: a troubleshooting answer needs the steps, which rarely share words with
-        the symptom."""
-        documents = [h for h in hits if not h.payload.get("live")]
-        best = documents[0].similarity if documents else 0.0
-        expanded = list(hits)
-        done: set[str] = set()
-        for hit in documents[:_STEP_CANDIDATES]:
-            kind = str(hit.payload.get("source_type"))
-            roles = _STEP_ROLES.get(kind)
-            if roles is None or kind in done or hit.similarity < best - gap:
-                continue
-            done.add(kind)
-            present = {h.id for h in expanded}
-            steps = [
-                SearchHit(p.id, hit.score, hit.similarity, p.payload)
-                for p in self.index.chunks(org, hit.source_id, visible)
-                if p.id not in present and section_role(str(p.payload.get("section", ""))) in roles
-            ]
-            at = next(i for i, h in enumerate(expanded) if h.id == hit.id) + 1
-            expanded[at:at] = steps
-        return expanded
 
     def _generate(self, chain: ProviderChain, request: GenerationRequest) -> Generator[Event, None, _Draft]:
         """Try the providers in order; the extractive provider closes the chain and never fails."""

@@ -16,6 +16,7 @@ from assistant.intent import is_troubleshooting
 from assistant.tools import signals, workloads
 from assistant.tools.registry import ToolResult
 from assistant.tools.sandbox import Sandbox
+from assistant.tools.sources import live_hit
 from index.records import SearchHit
 from ingest.cluster.kinds import KINDS
 
@@ -210,21 +211,11 @@ def _manifest_hits(result: ToolResult) -> list[SearchHit]:
     sources = sorted(set((data.get("conventions") or {}).get("sources", {}).values()))
     if sources:
         lines.append("- conventions from " + ", ".join(sources))
-    hits = []
-    for section, text in (("Manifests", str(data.get("yaml", ""))), ("Policy report", "\n".join(lines))):
-        payload = {
-            "source_id": f"generated/{name}",
-            "source_type": "generated",
-            "title": f"Manifests for {name} (generated, validated)",
-            "section": section,
-            "text": text,
-            "uri": None,
-            "live": True,
-            "tool": result.invocation,
-            "position": f"live:{section}",
-        }
-        hits.append(SearchHit(f"live:generated/{name}:{section}", 1.0, 1.0, payload))
-    return hits
+    title = f"Manifests for {name} (generated, validated)"
+    return [
+        live_hit(f"generated/{name}", title, section, text, result.invocation, uri=None, source_type="generated")
+        for section, text in (("Manifests", str(data.get("yaml", ""))), ("Policy report", "\n".join(lines)))
+    ]
 
 
 def _never() -> bool:
@@ -299,21 +290,16 @@ def _sections(markdown: str) -> list[tuple[str, str]]:
 
 
 def _hit(cluster: str, ns: str, kind: str, name: str, section: str, text: str, invocation: str, key: str) -> SearchHit:
-    source_id = f"cluster/{cluster}/{ns}/{kind}/{name}"
     title = f"{KINDS[kind].title} {name if ns == '_cluster' else f'{ns}/{name}'} (live)"
-    payload = {
-        "source_id": source_id,
-        "source_type": "cluster",
-        "title": title,
-        "section": section,
-        "text": text,
-        "uri": f"k8s://{cluster}/{ns}/{kind}/{name}",
-        "cluster": cluster,
-        "namespace": ns,
-        "kind": kind,
-        "name": name,
-        "live": True,
-        "tool": invocation,
-        "position": f"live:{key}",
-    }
-    return SearchHit(f"live:{source_id}:{key}", 1.0, 1.0, payload)
+    return live_hit(
+        f"cluster/{cluster}/{ns}/{kind}/{name}",
+        title,
+        section,
+        text,
+        invocation,
+        uri=f"k8s://{cluster}/{ns}/{kind}/{name}",
+        cluster=cluster,
+        namespace=ns,
+        kind=kind,
+        name=name,
+    )

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from assistant.tools.registry import ToolResult
+from assistant.tools.sources import live_hit
 from index.records import SearchHit
 
 if TYPE_CHECKING:
@@ -238,17 +239,5 @@ def _alert_hit(cluster: str, prometheus: str, alert: dict[str, Any], invocation:
 def _metric_hit(
     cluster: str, prometheus: str, key: str, title: str, section: str, text: str, invocation: str, query: str
 ) -> SearchHit:
-    source_id = f"prometheus/{cluster}/{key}"
-    payload = {
-        "source_id": source_id,
-        "source_type": "cluster",
-        "title": title,
-        "section": section,
-        "text": text,
-        "uri": f"{prometheus.rstrip('/')}/graph?g0.expr={quote(query)}",
-        "cluster": cluster,
-        "live": True,
-        "tool": invocation,
-        "position": f"live:{section}",
-    }
-    return SearchHit(f"live:{source_id}:{section}", 1.0, 1.0, payload)
+    uri = f"{prometheus.rstrip('/')}/graph?g0.expr={quote(query)}"
+    return live_hit(f"prometheus/{cluster}/{key}", title, section, text, invocation, uri=uri, cluster=cluster)
