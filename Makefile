@@ -9,7 +9,7 @@ demo: setup
 test: setup
 	./scripts/system-packages
 	.venv/bin/python -m pytest
-	.venv/bin/python -m pytest -m 'slow or live' || [ $$? -eq 5 ]  # 5: none collected; live ones skip without an endpoint
+	.venv/bin/python -m pytest -m 'slow or live or browser' || [ $$? -eq 5 ]  # 5: none collected; live ones skip without an endpoint
 
 lint: setup
 	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.api import routes
+from assistant.portal import mount_portal
 from assistant.runtime import Runtime
 from core.errors import AssistantError, PayloadTooLargeError, QuotaExceededError
 from core.settings import Settings
@@ -83,6 +84,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.add_middleware(Guard, settings=settings)
     app.include_router(routes.health)
     app.include_router(routes.v1)
+    mount_portal(app)
     return app
 
 
@@ -102,10 +104,27 @@ def _count_error(request: Request, kind: str) -> None:
         runtime.metrics.errors.labels(kind).inc()
 
 
+# The portal's page and every API response: scripts, styles and calls from this origin only, no inline script, no
+# framing, no referrer. FastAPI's /docs pages load Swagger UI from a CDN with an inline script and keep their own.
+SECURITY_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        b"font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+_OWN_POLICY = ("/docs", "/redoc")
+
+
 class Guard:
     """Pure ASGI (no BaseHTTPMiddleware, whose task groups wrap errors and buffer streams): 413 for a body over its cap
     (``Content-Length`` first, then the bytes actually received, so a chunked body cannot sneak past; multipart uploads
-    have their own, larger cap), and request counts and latencies by route template for ``/metrics``."""
+    have their own, larger cap), the security headers above, and request counts and latencies by route template for
+    ``/metrics``."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
@@ -122,6 +141,7 @@ class Guard:
         cap = self.upload_cap if headers.get("content-type", "").startswith("multipart/") else self.json_cap
         declared = headers.get("content-length", "")
         received = 0
+        secured = not str(scope.get("path", "")).startswith(_OWN_POLICY)
 
         async def limited() -> Message:
             nonlocal received
@@ -136,6 +156,8 @@ class Guard:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+                if secured:
+                    message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
             await send(message)
 
         try:

@@ -143,6 +143,20 @@ async def ask(body: AskBody, request: Request, who: Viewer) -> JSONResponse | St
     return JSONResponse(answer, headers=turn.headers())
 
 
+@v1.get("/me", tags=["usage"])
+async def me(who: Annotated[Principal, Depends(caller)]) -> Any:
+    """Who the credential is: organization, user, roles, namespaces and what the roles permit (the portal shows the
+    pages these allow)."""
+    return {
+        "org": who.org,
+        "user": who.user,
+        "roles": list(who.roles),
+        "namespaces": list(who.namespaces),
+        "permissions": sorted(who.granted),
+        "via": who.via,
+    }
+
+
 # -- conversations and feedback ---------------------------------------------------------------------------------------
 
 

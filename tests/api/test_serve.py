@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import socket
 import subprocess
 import sys
 import time
@@ -17,12 +15,7 @@ import pytest
 
 from assistant.cli import main
 from tests.api.test_service import sse_events
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.served import serve
 
 
 @pytest.mark.slow
@@ -37,26 +30,8 @@ def test_serve_streams_over_loopback_and_owns_the_index(tmp_path: Path) -> None:
         "HF_HUB_OFFLINE": "1",
         "AIOPS_INGEST_ROOTS": json.dumps([str(tmp_path)]),
     }
-    port = _free_port()
-    command = [sys.executable, "-m", "assistant", "serve", "--port", str(port), "--admin-org", "acme"]
-    server = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
-    try:
-        token = ""
-        while not token:
-            line = server.stderr.readline() if server.stderr else ""
-            assert line, "aiops serve exited before printing its admin key"
-            found = re.search(r"aiops_[0-9a-f]{12}_\S+", line)
-            token = found.group(0) if found else ""
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the service did not become ready"
-            time.sleep(0.5)
+    with serve(env, "acme") as served:
+        base, token = served.base, served.admin_token
         headers = {"Authorization": f"Bearer {token}"}
         job = httpx.post(f"{base}/v1/ingest/jobs", json={"path": str(docs)}, headers=headers, timeout=30).json()
         while job["status"] in ("queued", "running"):
@@ -89,11 +64,6 @@ def test_serve_streams_over_loopback_and_owns_the_index(tmp_path: Path) -> None:
         assert kinds[0] == "retrieval" and kinds[-2:] == ["answer", "done"]
         answer = sse_events(body)[-2][1]
         assert answer["status"] == "answered" and answer["citations"][0]["source_id"] == "tls.md"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        if server.stderr:
-            server.stderr.close()
 
 
 def test_keys_and_audit_commands(
