@@ -26,6 +26,7 @@ class Reply:
     content_type: str = "application/json"
     chunks: list[bytes] = field(default_factory=list)
     delay_s: float = 0.0
+    chunk_delay_s: float = 0.0  # between chunks: a stream a reader can watch arrive
     headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -107,7 +108,9 @@ class ReplayServer:
             for name, value in reply.headers.items():
                 handler.send_header(name, value)
             handler.end_headers()
-            for chunk in reply.chunks:
+            for n, chunk in enumerate(reply.chunks):
+                if n and reply.chunk_delay_s:
+                    time.sleep(reply.chunk_delay_s)
                 handler.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
                 handler.wfile.flush()
             handler.wfile.write(b"0\r\n\r\n")

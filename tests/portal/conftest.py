@@ -1,7 +1,8 @@
 """The portal in a real browser: Debian's chromium driven headless by Playwright against real ``aiops serve`` processes
 on loopback. One service holds northwind's sample corpora, a planted stored-XSS document and the northwind-prod cluster
-dump; a second one starts empty, with a small request limit and an unreachable generative provider, for the empty,
-429 and fallback states. Screenshots of the main states go to ``build/test-artifacts/portal/``."""
+dump; a second one starts empty, with a small request limit and Ollama (recorded exchanges replayed on loopback) as its
+provider, for the empty, streaming, fallback and 429 states. Screenshots of the main states go to
+``build/test-artifacts/portal/``."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.served import Served, free_port, serve
+from tests.replay import ReplayServer
+from tests.served import Served, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "build" / "test-artifacts" / "portal"
@@ -81,14 +83,21 @@ def northwind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 @pytest.fixture(scope="session")
-def empty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """A service with nothing indexed, four requests a minute per user and an Ollama that refuses connections."""
+def ollama() -> Iterator[ReplayServer]:
+    """The Ollama of the empty service: recorded exchanges replayed on loopback; with none queued it answers 404."""
+    with ReplayServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def empty(tmp_path_factory: pytest.TempPathFactory, ollama: ReplayServer) -> Iterator[Served]:
+    """A service with nothing indexed, four requests a minute per user and Ollama as its provider."""
     tmp = tmp_path_factory.mktemp("portal-empty")
     env = _env(
         tmp,
         AIOPS_USER_REQUESTS_PER_MINUTE="4",
         AIOPS_PROVIDER="ollama",
-        AIOPS_OLLAMA_URL=f"http://127.0.0.1:{free_port()}",
+        AIOPS_OLLAMA_URL=ollama.url,
         AIOPS_LLM_MAX_RETRIES="0",
     )
     with serve(env, "acme") as served:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.portal.conftest import screenshot, sign_in
+from tests.replay import ReplayServer, Reply
 from tests.served import Served
 
 pytestmark = pytest.mark.browser
@@ -314,3 +315,36 @@ def test_the_renderer_never_makes_markup_or_unsafe_links_of_text(northwind: Serv
     assert found["links"] == ["https://ok.example/"]
     assert set(found["elements"]) <= {"p", "strong", "a", "code", "pre", "ul", "li"}, found["elements"]
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in found["html"] and "{1}" in found["html"]
+
+
+def test_a_generative_answer_streams_in_token_by_token_then_settles_checked(
+    empty: Served, ollama: ReplayServer, page: Any, problems: list[str], tmp_path: Any
+) -> None:
+    doc = tmp_path / "tls.md"
+    doc.write_text(
+        "# Ingress and TLS\n\n## HTTPS\n\nSet `tls: true` in the chart values; cert-manager then issues the "
+        "certificate from the letsencrypt-prod issuer.\n",
+        encoding="utf-8",
+    )
+    with doc.open("rb") as upload:
+        job = httpx.post(
+            f"{empty.base}/v1/ingest/jobs", files={"files": ("tls.md", upload)}, headers=empty.headers(), timeout=30
+        ).json()
+    while job["status"] in ("queued", "running"):
+        job = httpx.get(f"{empty.base}/v1/ingest/jobs/{job['id']}", headers=empty.headers(), timeout=30).json()
+    assert job["status"] == "succeeded", job
+    stream = Reply.stream("ollama-chat-stream.ndjson", "application/x-ndjson")
+    stream.chunk_delay_s = 0.5
+    ollama.queue("/api/chat", stream, Reply.json(404, {"error": "model not found"}))
+    sign_in(page, empty, empty.create_key("streamer", ["viewer"]))
+    page.get_by_label("Your question").fill("How do I turn on TLS for my service's chart?")
+    page.get_by_label("Your question").press("Enter")
+    # the first tokens are on the screen while the answer is still being written
+    page.locator(".message.answer[aria-busy] .preview", has_text="Set").wait_for(timeout=30_000)
+    screenshot(page, "13-streaming")
+    answer = page.locator(".message.answer:not([aria-busy])")
+    answer.wait_for(timeout=30_000)
+    assert "cert-manager then issues the certificate" in answer.locator(".body").inner_text()
+    assert "Answered by ollama" in answer.locator(".provider").inner_text()
+    assert answer.locator("a.cite").count() == 1 and answer.locator(".preview").count() == 0
+    assert problems == []
