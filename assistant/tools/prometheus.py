@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from assistant.tools import promql
 from assistant.tools.registry import Tool, ToolContext, register
 from assistant.tools.trends import summarize
+from core.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from assistant.tools.worker import Call
@@ -105,6 +106,10 @@ def run_query(call: Call) -> Any:
     kind, result = data.get("resultType"), data.get("result")
     if kind in ("scalar", "string"):
         return {"query": sent, "result_type": kind, "value": float(result[1]) if kind == "scalar" else result[1]}
+    if kind != "vector":
+        raise InvalidInputError(
+            "the query is a range vector: use prometheus_range, or wrap it in a function such as max_over_time(...)"
+        )
     series = [{"labels": r.get("metric", {}), "value": _number(r["value"][1])} for r in result or []]
     series.sort(key=lambda s: -s["value"] if math.isfinite(s["value"]) else 0)
     return {"query": sent, "result_type": kind, "series": series[:cap], "total": len(series)}

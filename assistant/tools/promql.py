@@ -16,8 +16,14 @@ import promql_parser as pp
 from core.errors import InvalidInputError
 
 MAX_QUERY_CHARS = 2000
+MAX_NESTING = 100  # the parser's tree walks slow down steeply with depth (seconds past a few hundred levels)
+MAX_SUBQUERY_STEPS = 11000  # Prometheus's own cap on the points of a range query
 _OPS = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+# strings and comments, blanked before counting what nests: a bracket or an operator in a string does not
+_INERT = re.compile(r""""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`|#[^\n]*""")
+_NESTS = re.compile(r"[(\[+\-*/%^<>]|==|!=|\b(?:and|or|unless|atan2)\b")
 
 
 def parse(query: str) -> Any:
@@ -26,8 +32,15 @@ def parse(query: str) -> Any:
         raise InvalidInputError("the PromQL query is empty")
     if len(query) > MAX_QUERY_CHARS:
         raise InvalidInputError(f"the PromQL query is over {MAX_QUERY_CHARS} characters")
+    # an upper bound of the tree's depth, counted before parsing: every level is a bracket or an operator
+    if len(_NESTS.findall(_INERT.sub(" ", query))) > MAX_NESTING:
+        raise InvalidInputError(f"the PromQL query nests too deep (over {MAX_NESTING} operators and brackets)")
+    return _syntax(query)
+
+
+def _syntax(text: str) -> Any:
     try:
-        return pp.parse(query)
+        return pp.parse(text)
     except (ValueError, TypeError) as exc:
         raise InvalidInputError(f"PromQL syntax error: {exc}") from exc
 
@@ -43,6 +56,10 @@ def scoped(query: str, namespaces: Sequence[str] | None, label: str = "namespace
     problems: list[str] = []
 
     def visit(node: Any) -> Any:
+        if isinstance(node, pp.SubqueryExpr):
+            problems.extend(_subquery_problems(node))
+        if any(d.microseconds for d in _durations(node)):  # the parser prints 1500ms back as 1s
+            problems.append("durations are whole seconds here (no milliseconds)")
         if not isinstance(node, pp.VectorSelector):
             return None
         problems.extend(_problems(node))
@@ -66,10 +83,12 @@ def _selectors(tree: Any) -> list[Any]:
 def _verify(text: str, count: int, namespaces: Sequence[str] | None, label: str) -> None:
     """The text that will be sent, parsed again: the same number of selectors, each narrowed. The parser prints
     string values without escaping them, so a value holding a quote could otherwise come out as another selector."""
-    again = _selectors(parse(text))
+    again = _selectors(_syntax(text))  # not parse(): the narrowed text may be longer than a query may be
     wanted = None if namespaces is None else "|".join(namespaces)
     narrowed = all(
-        any(m.name == label and _op(m) == "=~" and m.value == wanted for m in node.matchers.matchers) for node in again
+        not node.matchers.or_matchers
+        and any(m.name == label and _op(m) == "=~" and m.value == wanted for m in node.matchers.matchers)
+        for node in again
     )
     if len(again) != count or (wanted is not None and not narrowed):
         raise InvalidInputError("the query cannot be narrowed safely (quotes or backslashes in a label value?)")
@@ -85,6 +104,8 @@ def selector(text: str, namespaces: Sequence[str] | None, label: str = "namespac
 def _problems(node: Any) -> list[str]:
     if any(set(m.value) & {'"', "\\", "\n", "`", "'"} for m in node.matchers.matchers):
         return ["label values with quotes, backslashes or line breaks are not accepted here"]
+    if not all(_LABEL_NAME.fullmatch(m.name) for m in node.matchers.matchers):
+        return ["quoted label names are not supported here"]
     if node.at is not None:
         return ["the @ modifier is not supported here; use the tool's time arguments"]
     named = bool(node.name) or any(m.name == "__name__" and _op(m) == "=" for m in node.matchers.matchers)
@@ -92,6 +113,25 @@ def _problems(node: Any) -> list[str]:
         return ["every selector must name a metric: one without a metric name can match every series"]
     if node.matchers.or_matchers:
         return ["`or` inside a selector's braces is not supported here"]
+    return []
+
+
+def _durations(node: Any) -> list[Any]:
+    found: list[Any] = []
+    if isinstance(node, pp.MatrixSelector):
+        found = [node.range]
+    elif isinstance(node, pp.SubqueryExpr | pp.VectorSelector):
+        found = [getattr(node, "range", None), getattr(node, "step", None), node.offset]
+    return [d for d in found if d is not None]
+
+
+def _subquery_problems(node: Any) -> list[str]:
+    if node.at is not None:
+        return ["the @ modifier is not supported here; use the tool's time arguments"]
+    if node.step is None:  # the parser prints `[1h:]` back as `[1h]`, which is not the same query
+        return ["give the subquery its resolution, e.g. [1h:1m]"]
+    if node.range / node.step > MAX_SUBQUERY_STEPS:
+        return [f"the subquery has over {MAX_SUBQUERY_STEPS} steps: use a coarser resolution"]
     return []
 
 
@@ -105,7 +145,7 @@ def _narrowed(node: Any, namespaces: Sequence[str], label: str) -> Any:
     text = f"{node.name or ''}{{{','.join(parts)}}}"
     if node.offset is not None:
         text += f" offset {_duration(node.offset)}"
-    return pp.parse(text)
+    return _syntax(text)
 
 
 def _duration(offset: Any) -> str:

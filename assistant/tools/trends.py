@@ -45,7 +45,8 @@ def summarize(
     above: bool = True,
 ) -> dict[str, Any]:
     """The summary of one series, with a sentence that says it."""
-    values = [v for _, v in points if math.isfinite(v)]
+    points = [(t, v) for t, v in points if math.isfinite(v)]  # a NaN (0/0) would make the slope NaN
+    values = [v for _, v in points]
     if not values:
         return {"labels": labels, "points": 0, "sentence": f"{_name(metric, labels)} has no data in the window"}
     unit = unit_of(metric)
