@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -34,12 +35,16 @@ class Served:
         created.raise_for_status()
         return str(created.json()["token"])
 
-    def ingest(self, path: str, timeout_s: float = 600) -> dict[str, object]:
+    def ingest(self, path: str, timeout_s: float = 600) -> dict[str, Any]:
         """Ingest a server folder through the jobs API and wait for the job to finish."""
         job = httpx.post(f"{self.base}/v1/ingest/jobs", json={"path": path}, headers=self.headers(), timeout=30).json()
+        return self.finished(job, timeout_s)
+
+    def finished(self, job: dict[str, Any], timeout_s: float = 600) -> dict[str, Any]:
+        """The submitted job once it is no longer queued or running."""
         deadline = time.monotonic() + timeout_s
         while job["status"] in ("queued", "running"):
-            assert time.monotonic() < deadline, f"ingestion of {path} did not finish: {job}"
+            assert time.monotonic() < deadline, f"ingestion job {job['id']} did not finish: {job}"
             time.sleep(0.5)
             job = httpx.get(f"{self.base}/v1/ingest/jobs/{job['id']}", headers=self.headers(), timeout=30).json()
         return dict(job)

@@ -33,10 +33,7 @@ def test_serve_streams_over_loopback_and_owns_the_index(tmp_path: Path) -> None:
     with serve(env, "acme") as served:
         base, token = served.base, served.admin_token
         headers = {"Authorization": f"Bearer {token}"}
-        job = httpx.post(f"{base}/v1/ingest/jobs", json={"path": str(docs)}, headers=headers, timeout=30).json()
-        while job["status"] in ("queued", "running"):
-            time.sleep(0.5)
-            job = httpx.get(f"{base}/v1/ingest/jobs/{job['id']}", headers=headers, timeout=30).json()
+        job = served.ingest(str(docs))
         assert job["status"] == "succeeded" and job["progress"] == 1.0 and job["summary"]["added"] == 1
         # the index belongs to the service: the CLI says so instead of crashing
         refused = subprocess.run(

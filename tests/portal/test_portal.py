@@ -333,8 +333,7 @@ def test_a_generative_answer_streams_in_token_by_token_then_settles_checked(
         job = httpx.post(
             f"{empty.base}/v1/ingest/jobs", files={"files": ("tls.md", upload)}, headers=empty.headers(), timeout=30
         ).json()
-    while job["status"] in ("queued", "running"):
-        job = httpx.get(f"{empty.base}/v1/ingest/jobs/{job['id']}", headers=empty.headers(), timeout=30).json()
+    job = empty.finished(job)
     assert job["status"] == "succeeded", job
     stream = Reply.stream("ollama-chat-stream.ndjson", "application/x-ndjson")
     stream.chunk_delay_s = 0.5
