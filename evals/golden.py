@@ -35,6 +35,9 @@ class GoldenCase(BaseModel):
     answerable: bool
     expected_sources: list[str] = Field(default_factory=list)
     expected_facts: list[str] = Field(default_factory=list)
+    reference: str | None = Field(
+        default=None, min_length=3, description="A correct answer in a person's words (similarity and judged metrics)."
+    )
     tags: list[str] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -46,8 +49,8 @@ class GoldenCase(BaseModel):
             raise ValueError(f"needs one kind tag of {sorted(KIND_TAGS)}")
         if self.answerable and not self.expected_sources:
             raise ValueError("an answerable case needs expected_sources")
-        if not self.answerable and (self.expected_sources or self.expected_facts):
-            raise ValueError("an unanswerable case has no expected sources or facts")
+        if not self.answerable and (self.expected_sources or self.expected_facts or self.reference):
+            raise ValueError("an unanswerable case has no expected sources, facts or reference")
         if "multi-turn" in self.tags and not self.history:
             raise ValueError("a multi-turn case needs history")
         return self
