@@ -10,18 +10,16 @@ from pathlib import Path
 from typing import Annotated, Any, cast
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from typer.exceptions import TyperException
 
+from assistant.console import err, out, progress_bar
 from core.errors import AssistantError
 from core.settings import Settings, get_settings
+from evals.cli import eval_app
 from index.records import SOURCE_TYPES, SearchFilters, SearchMode, SourceType
 from ingest.summary import IngestSummary
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="AIOps knowledge assistant.")
-err = Console(stderr=True)
-out = Console(soft_wrap=True)
 
 SourceTypeChoice = Enum("SourceTypeChoice", {t: t for t in SOURCE_TYPES}, type=str)  # type: ignore[misc]
 ModeChoice = Enum("ModeChoice", {m: m for m in ("hybrid", "dense", "bm25")}, type=str)  # type: ignore[misc]
@@ -71,7 +69,7 @@ def ingest(
         raise typer.BadParameter("--kubeconfig and --dump go with `aiops ingest cluster`", param_hint="PATH")
     if path == Path("cluster") and not cluster and not path.exists():
         raise typer.BadParameter("`aiops ingest cluster` needs --kubeconfig FILE or --dump DIR", param_hint="PATH")
-    with open_index(settings) as index, _progress() as bar:
+    with open_index(settings) as index, progress_bar() as bar:
         task = bar.add_task("ingesting", total=None)
 
         def advance(source_id: str, done: int, total: int) -> None:
@@ -370,18 +368,6 @@ def audit_export(
         db.close()
 
 
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
-
-
 def _print_summary(summary: IngestSummary) -> None:
     s = summary
     out.print(
@@ -393,6 +379,9 @@ def _print_summary(summary: IngestSummary) -> None:
         out.print(f"  [red]failed[/]  {problem.source_id}: {problem.reason}")
     for problem in s.skipped:
         out.print(f"  [yellow]skipped[/] {problem.source_id}: {problem.reason}")
+
+
+app.add_typer(eval_app, name="eval")
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -92,7 +92,14 @@ class Assistant:
         self.conversations = ConversationStore(db)
         self.cache = AnswerCache(db, settings.answer_cache_ttl_s)
         self._chains: dict[str | None, ProviderChain] = {}
-        shaping = ("retrieval_k", "context_tokens", "min_similarity", "history_turns", "embedding_model")
+        shaping = (
+            "retrieval_k",
+            "retrieval_mode",
+            "context_tokens",
+            "min_similarity",
+            "history_turns",
+            "embedding_model",
+        )
         self._config = f"r{PIPELINE_REVISION}|" + "|".join(f"{k}={getattr(settings, k)}" for k in shaping)
 
     def chain(self, provider: str | None = None) -> ProviderChain:

@@ -44,7 +44,9 @@ class Retriever:
         t0 = time.perf_counter()
         k = self.settings.retrieval_k
         fetch = k * _WORKSPACE_OVERFETCH if workspace is not None and not workspace.empty else k
-        hits = [h for h in self.index.search(org, query, k=fetch, visible=visible) if in_workspace(h, workspace)][:k]
+        mode = self.settings.retrieval_mode
+        found_hits = self.index.search(org, query, k=fetch, mode=mode, visible=visible)
+        hits = [h for h in found_hits if in_workspace(h, workspace)][:k]
         budget = self.settings.context_tokens
         live = found is not None and bool(found.hits)
         if found is not None and found.hits:

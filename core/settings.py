@@ -52,6 +52,9 @@ class Settings(BaseSettings):
         default_factory=list, description="Tried in order when the provider fails; extractive always closes the chain."
     )
     retrieval_k: int = Field(default=8, ge=1, le=50, description="Chunks retrieved for an answer.")
+    retrieval_mode: Literal["hybrid", "dense", "bm25"] = Field(
+        default="hybrid", description="Answer retrieval: dense + BM25 fused by reciprocal rank, or one of them alone."
+    )
     context_tokens: int = Field(default=1800, ge=200, description="Token budget of the numbered sources.")
     min_similarity: float = Field(
         default=0.25, ge=0, le=1, description="Below this dense similarity of the best hit there is no evidence."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -56,21 +57,59 @@ class GoldenCase(BaseModel):
         return self
 
 
-def load_cases(path: Path) -> list[GoldenCase]:
-    """The cases of a YAML file or of every YAML file in a folder; InvalidInputError names the bad case."""
+@dataclass(frozen=True)
+class CaseProblem:
+    """A case (or a whole file) that cannot be run, and why."""
+
+    case_id: str  # the case's id, or #<position> when it has none; * for the whole file
+    file: str  # empty when the problem is not the file's (an expected source missing from the index)
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file + ': ' if self.file else ''}case {self.case_id}: {self.reason}"
+
+
+def read_cases(path: Path) -> tuple[list[GoldenCase], list[CaseProblem]]:
+    """The valid cases of a YAML file or of every YAML file in a folder, and the problems of the others (a
+    malformed case, a repeated id, an unreadable file): one bad case never hides the rest."""
+    if not path.exists():
+        raise InvalidInputError(f"no golden set at {path}")
     files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+    if not files:
+        raise InvalidInputError(f"{path}: no *.yaml golden set in the folder")
     cases: list[GoldenCase] = []
+    problems: list[CaseProblem] = []
+    seen: set[str] = set()
     for file in files:
         try:
             raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise InvalidInputError(f"{file}: invalid YAML: {exc}") from exc
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            problems.append(CaseProblem("*", str(file), f"cannot read the file: {' '.join(str(exc).split())}"))
+            continue
         if not isinstance(raw, list):
-            raise InvalidInputError(f"{file}: a golden set is a YAML list of cases")
+            problems.append(CaseProblem("*", str(file), "a golden set is a YAML list of cases"))
+            continue
         for n, item in enumerate(raw):
+            ident = str(item.get("id") or f"#{n}") if isinstance(item, dict) else f"#{n}"
             try:
-                cases.append(GoldenCase.model_validate(item))
+                case = GoldenCase.model_validate(item)
             except ValidationError as exc:
-                ident = item.get("id", f"#{n}") if isinstance(item, dict) else f"#{n}"
-                raise InvalidInputError(f"{file}: case {ident}: {exc.errors()[0]['msg']}") from exc
+                first = exc.errors()[0]
+                where = ".".join(map(str, first["loc"]))
+                message = str(first["msg"]).removeprefix("Value error, ")
+                problems.append(CaseProblem(ident, str(file), f"{where + ': ' if where else ''}{message}"))
+                continue
+            if case.id in seen:
+                problems.append(CaseProblem(case.id, str(file), "the id is used by an earlier case"))
+                continue
+            seen.add(case.id)
+            cases.append(case)
+    return cases, problems
+
+
+def load_cases(path: Path) -> list[GoldenCase]:
+    """The cases of a YAML file or of every YAML file in a folder; InvalidInputError names the first bad case."""
+    cases, problems = read_cases(path)
+    if problems:
+        raise InvalidInputError(str(problems[0]))
     return cases

@@ -10,10 +10,16 @@ answerable one must not) and on leaks (any source of another organization in the
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 KS = (1, 3, 5, 10)
+SEMANTIC_MATCH = 0.75  # cosine similarity at which an answer sentence states an expected fact in other words
+
+Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> unit-length vectors, one row each
 
 
 def ranked(source_ids: Iterable[str]) -> list[str]:
@@ -55,11 +61,34 @@ def fact_coverage(answer: str, facts: Sequence[str]) -> float:
     return sum(" ".join(f.split()).casefold() in text for f in facts) / len(facts)
 
 
+def semantic_fact_coverage(answer: str, facts: Sequence[str], embed: Embed, threshold: float = SEMANTIC_MATCH) -> float:
+    """The share of the expected facts the answer holds verbatim or states in other words: some sentence of the answer
+    is at least ``threshold`` similar to the fact (dense cosine); 1.0 with none expected."""
+    if not facts:
+        return 1.0
+    text = " ".join(answer.split()).casefold()
+    missing = [f for f in facts if " ".join(f.split()).casefold() not in text]
+    sentences = [s for s in (p.strip() for p in re.split(r"(?<=[.!?])\s+|\n+", answer)) if s]
+    if not missing or not sentences:
+        return (len(facts) - len(missing)) / len(facts)
+    similarity = embed(missing) @ embed(sentences).T
+    stated = int((similarity.max(axis=1) >= threshold).sum())
+    return (len(facts) - len(missing) + stated) / len(facts)
+
+
+def percentiles(values: Sequence[float], qs: Sequence[int] = (50, 95)) -> dict[str, float]:
+    """p50, p95 ... of some measurements (linear interpolation), rounded to 0.01; empty without values."""
+    if not values:
+        return {}
+    found = np.percentile(np.asarray(values, dtype=float), list(qs))
+    return {f"p{q}": round(float(v), 2) for q, v in zip(qs, found, strict=True)}
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What the pipeline did on one case, as the metrics need it."""
 
-    status: str  # answered | no_evidence
+    status: str  # answered | no_evidence | error (the case could not be asked: every check fails)
     answer: str
     retrieved: Sequence[str]  # source ids in rank order (the context, before citation)
     cited: Sequence[str]  # source ids of the answer's citations
@@ -95,7 +124,7 @@ def score(
     values["citation_recall"] = len(cited & set(expected)) / len(set(expected)) if judged else None
     values["fact_coverage"] = fact_coverage(outcome.answer, facts) if answerable and facts else None
     abstained = outcome.status == "no_evidence"
-    values["abstention_accuracy"] = float(abstained != answerable)
+    values["abstention_accuracy"] = float(abstained != answerable and outcome.status != "error")
     return CaseScore(case_id, tuple(tags), values, leaks=len(set(outcome.foreign)))
 
 
