@@ -51,7 +51,10 @@ def evaluate(
     evaluation = Evaluation(
         config, settings, index=index, make_assistant=make_assistant, progress=progress, scorers=[scorer]
     )
-    run = evaluation.run()
+    try:
+        run = evaluation.run()
+    finally:
+        scorer.close()
     run.not_computed.update(scorer.not_computed)
     report = reports.build(run, baseline, baseline_path)
     checks = check(gate, report) if gate is not None else []

@@ -10,6 +10,7 @@ import json
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -56,9 +57,11 @@ class Recorded:
 
 
 class ReplayServer:
-    """Serves queued replies per path (the last one repeats) and keeps every request."""
+    """Serves queued replies per path (the last one repeats), or what ``respond`` makes of a request (a scripted
+    counterpart, e.g. an LLM judge answering by the output schema its prompt names), and keeps every request."""
 
-    def __init__(self) -> None:
+    def __init__(self, respond: Callable[[str, Any], Reply | None] | None = None) -> None:
+        self.respond = respond
         self.replies: dict[str, deque[Reply]] = defaultdict(deque)
         self.requests: list[Recorded] = []
         server = self
@@ -99,7 +102,10 @@ class ReplayServer:
         path = handler.path.split("?")[0]
         self.requests.append(Recorded(handler.command, path, {k.lower(): v for k, v in handler.headers.items()}, body))
         queue = self.replies.get(path)
-        reply = (queue.popleft() if len(queue) > 1 else queue[0]) if queue else Reply.json(404, {"error": "no reply"})
+        scripted = self.respond(path, body) if self.respond is not None and not queue else None
+        reply = scripted or (
+            (queue.popleft() if len(queue) > 1 else queue[0]) if queue else Reply.json(404, {"error": "no reply"})
+        )
         time.sleep(reply.delay_s)
         try:
             handler.send_response(reply.status)

@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,133 +23,15 @@ from assistant.tools.investigation import Investigation, Investigator
 from core.errors import InvalidInputError
 from core.settings import Settings
 from evals.gate import Gate, check
-from evals.runner import RunConfig
-from evals.session import Evaluated, evaluate
-from index.embedding import SentenceTransformerEmbedder
-from index.factory import open_index
+from evals.session import Evaluated
 from index.knowledge import KnowledgeIndex
 from index.records import Visibility
-from tests.conftest import settings_for
-
-FILES = {
-    "acme/docs/ingress-tls.md": (
-        "# Exposing a service with TLS\n\nTo expose a service over HTTPS, annotate its Ingress with "
-        "`cert-manager.io/cluster-issuer: acme-prod` and list the host under `tls:`. cert-manager then issues the "
-        "certificate, usually within two minutes, and renews it 30 days before it expires.\n"
-    ),
-    "acme/docs/quotas.md": (
-        "# Resource quotas\n\nEvery namespace has a ResourceQuota. The billing namespace may request 24 CPU and "
-        "48Gi of memory in total; ask the platform team in #acme-platform to raise a quota.\n"
-    ),
-    "acme/runbooks/DiskAlmostFull.md": (
-        "---\nalert: DiskAlmostFull\n---\n# DiskAlmostFull\n\n## Diagnosis\n\nRun `df -h` on the node and find the "
-        "largest folders with `du -sh /var/lib/*`.\n\n## Mitigation\n\nPrune unused images with `crictl rmi --prune`."
-        "\n"
-    ),
-    "globex/docs/backups.md": (
-        "# Backups with Velero\n\nVelero backs up every namespace nightly at 02:00 UTC to the bucket "
-        "globex-velero-eu and keeps each backup for 30 days. Restore with `velero restore create --from-backup`.\n"
-    ),
-}
-
-CASES: list[dict[str, Any]] = [
-    {
-        "id": "acme-tls",
-        "org": "acme",
-        "question": "How do I expose my service over HTTPS?",
-        "answerable": True,
-        "expected_sources": ["docs/ingress-tls.md"],
-        "expected_facts": ["acme-prod"],
-        "reference": "Annotate the Ingress with cert-manager.io/cluster-issuer: acme-prod and list the host under tls.",
-        "tags": ["lookup", "doc"],
-    },
-    {
-        "id": "acme-quota",
-        "org": "acme",
-        "question": "How much memory may the billing namespace request?",
-        "answerable": True,
-        "expected_sources": ["docs/quotas.md"],
-        "expected_facts": ["48Gi"],
-        "tags": ["lookup", "doc"],
-    },
-    {
-        "id": "acme-disk",
-        "org": "acme",
-        "question": "DiskAlmostFull fired on a node, how do I free space?",
-        "answerable": True,
-        "expected_sources": ["runbooks/DiskAlmostFull.md"],
-        "expected_facts": ["crictl rmi --prune"],
-        "tags": ["troubleshooting", "runbook"],
-    },
-    {
-        "id": "acme-follow-up",
-        "org": "acme",
-        "history": ["How do I expose my service over HTTPS?"],
-        "question": "And how long does issuing the certificate take?",
-        "answerable": True,
-        "expected_sources": ["docs/ingress-tls.md"],
-        "expected_facts": ["two minutes"],
-        "tags": ["multi-turn", "doc"],
-    },
-    {
-        "id": "acme-asks-globex",
-        "org": "acme",
-        "question": "Which bucket does Velero write the nightly backups to?",
-        "answerable": False,
-        "tags": ["cross-tenant", "unanswerable"],
-    },
-    {
-        "id": "globex-backups",
-        "org": "globex",
-        "question": "Which bucket does Velero write the nightly backups to?",
-        "answerable": True,
-        "expected_sources": ["docs/backups.md"],
-        "expected_facts": ["globex-velero-eu"],
-        "tags": ["lookup", "doc"],
-    },
-    {"id": "bad-case", "org": "acme", "question": "Is this malformed?", "answerable": True, "tags": ["lookup"]},
-    {
-        "id": "acme-missing",
-        "org": "acme",
-        "question": "Where is the deleted guide?",
-        "answerable": True,
-        "expected_sources": ["docs/gone.md"],
-        "tags": ["lookup", "doc"],
-    },
-]
+from tests.evals.conftest import Run
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("corpus")
-    for name, text in FILES.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text, encoding="utf-8")
-    (root / "evals").mkdir()
-    (root / "evals" / "small.yaml").write_text(yaml.safe_dump(CASES, sort_keys=False), encoding="utf-8")
-    return root
-
-
-@pytest.fixture(scope="module")
-def index(
-    tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder
-) -> Iterator[KnowledgeIndex]:
-    with open_index(_settings(tmp_path_factory.mktemp("state")), embedder) as idx:
-        yield idx
-
-
-def _settings(tmp: Path) -> Settings:
-    return settings_for(tmp, "edge", chunk_tokens=120, chunk_overlap=16)
-
-
-def _evaluate(corpus: Path, index: KnowledgeIndex, out: Path, **options: Any) -> Evaluated:
-    config = RunConfig(set_path=corpus / "evals", **options.pop("config", {}))
-    return evaluate(config, _settings(out), out, index=index, **options)
-
-
-@pytest.fixture(scope="module")
-def evaluated(corpus: Path, index: KnowledgeIndex, tmp_path_factory: pytest.TempPathFactory) -> Evaluated:
-    return _evaluate(corpus, index, tmp_path_factory.mktemp("report"), config={"modes": ("hybrid", "bm25")})
+def evaluated(run_eval: Run, tmp_path_factory: pytest.TempPathFactory) -> Evaluated:
+    return run_eval(tmp_path_factory.mktemp("report"), config={"modes": ("hybrid", "bm25")})
 
 
 def test_cases_are_asked_scored_and_bad_ones_reported_by_id(evaluated: Evaluated) -> None:
@@ -197,9 +78,9 @@ def test_reports_and_plots_are_written(evaluated: Evaluated) -> None:
 
 
 def test_a_run_is_deterministic_with_the_extractive_provider(
-    evaluated: Evaluated, corpus: Path, index: KnowledgeIndex, tmp_path: Path
+    evaluated: Evaluated, run_eval: Run, tmp_path: Path
 ) -> None:
-    again = _evaluate(corpus, index, tmp_path, config={"modes": ("hybrid",)}, draw=False)
+    again = run_eval(tmp_path, config={"modes": ("hybrid",)}, draw=False)
 
     def stable(report: dict[str, Any]) -> list[tuple[Any, ...]]:
         cases = report["modes"]["hybrid"]["cases"]
@@ -209,17 +90,15 @@ def test_a_run_is_deterministic_with_the_extractive_provider(
     assert again.report["modes"]["hybrid"]["summary"] == evaluated.report["modes"]["hybrid"]["summary"]
 
 
-def test_strict_fails_on_the_first_bad_case(corpus: Path, index: KnowledgeIndex, tmp_path: Path) -> None:
+def test_strict_fails_on_the_first_bad_case(run_eval: Run, tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError, match="bad-case"):
-        _evaluate(corpus, index, tmp_path, config={"strict": True}, draw=False)
+        run_eval(tmp_path, config={"strict": True}, draw=False)
 
 
 def test_a_baseline_comparison_shows_what_moved_and_what_flipped(
-    evaluated: Evaluated, corpus: Path, index: KnowledgeIndex, tmp_path: Path
+    evaluated: Evaluated, run_eval: Run, tmp_path: Path
 ) -> None:
-    degraded = _evaluate(
-        corpus,
-        index,
+    degraded = run_eval(
         tmp_path,
         config={"modes": ("hybrid",)},
         baseline=evaluated.report,
@@ -236,11 +115,9 @@ def test_a_baseline_comparison_shows_what_moved_and_what_flipped(
     assert "## Against the baseline `before.json`" in (tmp_path / "report.md").read_text()
 
 
-def test_a_leaking_pipeline_is_counted_and_fails_the_gate(
-    corpus: Path, index: KnowledgeIndex, tmp_path: Path
-) -> None:
+def test_a_leaking_pipeline_is_counted_and_fails_the_gate(corpus: Path, run_eval: Run, tmp_path: Path) -> None:
     gate = Gate(set=corpus / "evals", floors={"all": {"citation_validity": 1.0}}, max_leaks=0)
-    leaky = _evaluate(corpus, index, tmp_path, config={"orgs": ("acme",)}, gate=gate, make_assistant=_leaky, draw=False)
+    leaky = run_eval(tmp_path, config={"orgs": ("acme",)}, gate=gate, make_assistant=_leaky, draw=False)
     overall = leaky.report["modes"]["hybrid"]["summary"]["all"]
     assert overall["leaks"] > 0
     foreign = {s for c in leaky.report["modes"]["hybrid"]["cases"] for s in c["foreign"]}
