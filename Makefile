@@ -1,4 +1,4 @@
-.PHONY: setup demo test lint bench
+.PHONY: setup demo test lint bench eval
 
 setup:
 	./scripts/setup
@@ -18,3 +18,6 @@ bench: setup
 	.venv/bin/python benchmarks/ingest_search.py
 	.venv/bin/python benchmarks/ask.py
 	.venv/bin/python benchmarks/serve.py
+
+eval: setup  # the full golden sets, each retrieval mode, ragas metrics, reports and plots in build/eval
+	HF_HUB_OFFLINE=1 .venv/bin/aiops eval run --set corpora/evals --mode all --out build/eval

@@ -52,7 +52,7 @@ def _by_tag(report: Mapping[str, Any], path: Path) -> Path:
     ax.set_xticks([x + 0.4 - width / 2 for x in range(len(tags))], tags, rotation=30, ha="right")
     ax.set_ylim(0, 1.05)
     ax.set_title(f"checks per tag ({mode})")
-    ax.legend(fontsize="small", ncols=2)
+    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.0, 0.5))
     ax.grid(axis="y", alpha=0.3)
     return _save(fig, path)
 

@@ -284,7 +284,10 @@ def _latency_table(modes: Mapping[str, Any]) -> Table:
 
 def _comparison(comparison: Mapping[str, Any]) -> list[Block]:
     blocks: list[Block] = [Text(f"Against the baseline `{comparison.get('baseline')}`", heading=2)]
-    moved = comparison["moved"]
+    moved = sorted(
+        (m for m in comparison["moved"] if m["metric"] not in _HIDDEN),
+        key=lambda m: (m["tag"] != "all", -abs(m["delta"])),
+    )
     if moved:
         rows = [
             [m["mode"], m["tag"], m["metric"], _cell(m["before"]), _cell(m["after"]), f"{m['delta']:+.3f}"]

@@ -20,10 +20,9 @@ from assistant.tools.sources import live_hit
 from index.records import SearchHit
 from ingest.cluster.kinds import KINDS
 
-_CLUSTER_WORDS = re.compile(
-    r"\b(pods?|deploy\w*|rollouts?|replicas?|nodes?|namespaces?|cluster|prod(uction)?|containers?|jobs?|cronjobs?|"
-    r"pvcs?|volumes?|restart\w*|crash\w*|pending|evict\w*|oom\w*|probes?|notready|schedul\w*|kubectl|k8s|"
-    r"kubernetes|right now|currently|backups?|restore\w*|unavailable|brokers?|break\w*|broke|stuck)\b",
+_CLUSTER_WORDS = re.compile(  # words asking about the cluster's current state (not what the docs say about it)
+    r"\b(pods?|rollouts?|replicas?|restart\w*|crash\w*|pending|evict\w*|oom\w*|probes?|notready|not ready|"
+    r"schedul\w*|kubectl|right now|currently|unavailable|stuck|break\w*|broke|passed|pass|running)\b",
     re.IGNORECASE,
 )
 _SYMPTOMS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,10 @@ from assistant.tools.investigation import Investigation, Investigator
 from core.errors import InvalidInputError
 from core.settings import Settings
 from evals.gate import Gate, check
+from evals.runner import MakeAssistant
 from evals.session import Evaluated
 from index.knowledge import KnowledgeIndex
-from index.records import Visibility
+from index.records import SearchHit, Visibility
 from tests.evals.conftest import Run
 
 
@@ -165,8 +167,15 @@ def test_the_command_line_writes_the_reports_and_exits_11_below_the_gate(corpus:
 # -- degraded pipelines -----------------------------------------------------------------------------------------
 
 
-class _OffByOne(Retriever):
-    """Retrieval that loses the best hit: what an off-by-one in a ranking change would do."""
+Search = Callable[[KnowledgeIndex, str, str, int], list[SearchHit]]
+
+
+class _Rigged(Retriever):
+    """Retrieval through a broken search (the context is built as usual)."""
+
+    def __init__(self, index: KnowledgeIndex, settings: Settings, search: Search) -> None:
+        super().__init__(index, settings)
+        self.search = search
 
     def retrieve(
         self,
@@ -176,32 +185,20 @@ class _OffByOne(Retriever):
         found: Investigation | None = None,
         visible: Visibility | None = None,
     ) -> tuple[list[ContextSource], float]:
-        hits = self.index.search(org, query, k=self.settings.retrieval_k + 1)[1:]
+        hits = self.search(self.index, org, query, self.settings.retrieval_k)
         return build_context(hits, self.settings.context_tokens, self.index.embedder.count_tokens), 0.0
 
 
-class _Leaky(Retriever):
-    """Retrieval that also searches another organization: what a broken tenant filter would do."""
+def _rigged(search: Search) -> MakeAssistant:
+    def make(index: KnowledgeIndex, settings: Settings, db: Database, inv: Investigator | None) -> Assistant:
+        assistant = Assistant(index, settings, db, investigator=inv)
+        assistant.retriever = _Rigged(index, settings, search)
+        return assistant
 
-    def retrieve(
-        self,
-        org: str,
-        query: str,
-        workspace: Workspace | None,
-        found: Investigation | None = None,
-        visible: Visibility | None = None,
-    ) -> tuple[list[ContextSource], float]:
-        hits = self.index.search(org, query, k=4) + self.index.search("globex", query, k=1)
-        return build_context(hits, self.settings.context_tokens, self.index.embedder.count_tokens), 0.0
+    return make
 
 
-def _forgetful(index: KnowledgeIndex, settings: Settings, db: Database, inv: Investigator | None) -> Assistant:
-    assistant = Assistant(index, settings, db, investigator=inv)
-    assistant.retriever = _OffByOne(index, settings)
-    return assistant
-
-
-def _leaky(index: KnowledgeIndex, settings: Settings, db: Database, inv: Investigator | None) -> Assistant:
-    assistant = Assistant(index, settings, db, investigator=inv)
-    assistant.retriever = _Leaky(index, settings)
-    return assistant
+# loses the best hit: what an off-by-one in a ranking change would do
+_forgetful = _rigged(lambda index, org, query, k: index.search(org, query, k=k + 1)[1:])
+# also searches another organization: what a broken tenant filter would do
+_leaky = _rigged(lambda index, org, query, k: index.search(org, query, k=4) + index.search("globex", query, k=1))
