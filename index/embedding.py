@@ -72,26 +72,39 @@ def _declared_dimension(path: Path) -> int:
     raise ConfigurationError(f"the embedding model in {path} does not declare its dimension")
 
 
-class SentenceTransformerEmbedder:
-    """sentence-transformers on the CPU, loaded offline from a folder on first use.
+class TokenizedModel:
+    """A model folder with its name, dimension and Rust tokenizer: token counts never load the model itself."""
+
+    def __init__(self, model: str) -> None:
+        from tokenizers import Tokenizer
+
+        self.path = resolve_model_path(model)
+        self.name = Path(model).name
+        self.dimension = _declared_dimension(self.path)
+        self.tokenizer = Tokenizer.from_file(str(self.path / "tokenizer.json"))
+        self.tokenizer.no_truncation()
+        self.tokenizer.no_padding()
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Model word pieces per text (without special tokens)."""
+        if not texts:
+            return []
+        return [len(e.ids) for e in self.tokenizer.encode_batch(list(texts), add_special_tokens=False)]
+
+
+class SentenceTransformerEmbedder(TokenizedModel):
+    """sentence-transformers on the CPU (torch), loaded offline from a folder on first use.
 
     Name, dimension and token counts come from the model's files (the Rust tokenizer), so work that embeds nothing,
     such as re-syncing an unchanged corpus, never loads torch.
     """
 
     def __init__(self, model: str, batch_size: int = 32, threads: int | None = None) -> None:
-        from tokenizers import Tokenizer
-
-        self._path = resolve_model_path(model)
+        super().__init__(model)
         self._batch_size = batch_size
         self._threads = threads
         self._model: Any = None
         self._lock = threading.Lock()
-        self.name = Path(model).name
-        self.dimension = _declared_dimension(self._path)
-        self._tokenizer = Tokenizer.from_file(str(self._path / "tokenizer.json"))
-        self._tokenizer.no_truncation()
-        self._tokenizer.no_padding()
 
     def _loaded(self) -> Any:
         with self._lock:
@@ -106,8 +119,8 @@ class SentenceTransformerEmbedder:
                 disable_progress_bar()  # no "Loading weights" bar on every start
                 if self._threads:
                     torch.set_num_threads(self._threads)
-                self._model = SentenceTransformer(str(self._path), device="cpu", local_files_only=True)
-                log.info("loaded embedding model %s (dimension %d) from %s", self.name, self.dimension, self._path)
+                self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+                log.info("loaded embedding model %s (dimension %d) from %s", self.name, self.dimension, self.path)
             return self._model
 
     def encode(self, texts: Sequence[str]) -> Vectors:
@@ -116,9 +129,3 @@ class SentenceTransformerEmbedder:
             list(texts), batch_size=self._batch_size, normalize_embeddings=True, convert_to_numpy=True
         )
         return np.asarray(vectors, dtype=np.float32)
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        """Model word pieces per text (without special tokens)."""
-        if not texts:
-            return []
-        return [len(e.ids) for e in self._tokenizer.encode_batch(list(texts), add_special_tokens=False)]

@@ -42,9 +42,19 @@ BACKENDS: dict[str, Callable[[Settings, Embedder], VectorStore]] = {"edge": _edg
 
 
 def build_embedder(settings: Settings) -> Embedder:
-    """The dense embedding model named by the settings."""
-    return SentenceTransformerEmbedder(
-        settings.embedding_model, batch_size=settings.embedding_batch_size, threads=settings.embedding_threads
+    """The dense embedding model named by the settings, on the configured runtime (torch or ONNX Runtime)."""
+    if settings.embedding_backend == "torch":
+        return SentenceTransformerEmbedder(
+            settings.embedding_model, batch_size=settings.embedding_batch_size, threads=settings.embedding_threads
+        )
+    from index.onnx_embedding import OnnxEmbedder
+
+    return OnnxEmbedder(
+        settings.embedding_model,
+        settings.model_cache_dir / "models",
+        quantized=settings.embedding_backend == "onnx-int8",
+        batch_size=settings.embedding_batch_size,
+        threads=settings.embedding_threads,
     )
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from core.settings import Settings
-from index.embedding import SentenceTransformerEmbedder
 from index.factory import open_index
 from tests.conftest import settings_for
 
@@ -64,9 +63,9 @@ def test_errors_are_one_clear_line_with_an_exit_code(tmp_path: Path, args: list[
     assert message in done.stderr and "Traceback" not in done.stderr
 
 
-def test_a_locked_embedded_index_is_reported(tmp_path: Path, embedder: SentenceTransformerEmbedder) -> None:
+def test_a_locked_embedded_index_is_reported(tmp_path: Path) -> None:
     settings: Settings = settings_for(tmp_path, "edge")
-    with open_index(settings, embedder):
+    with open_index(settings):  # the configured embedder's collection, as the CLI opens it (nothing is embedded)
         done = aiops(tmp_path, "edge", "search", "x", "--org", "acme")
     assert done.returncode == 5
     assert "in use by another process" in done.stderr and "Traceback" not in done.stderr
