@@ -99,6 +99,7 @@ class Assistant:
             "min_similarity",
             "history_turns",
             "embedding_model",
+            "embedding_backend",  # int8 vectors retrieve differently from float ones
         )
         self._config = f"r{PIPELINE_REVISION}|" + "|".join(f"{k}={getattr(settings, k)}" for k in shaping)
 

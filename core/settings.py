@@ -48,7 +48,9 @@ class Settings(BaseSettings):
         description="Where exported ONNX models are kept (shared by every data folder and process of the user).",
     )
     embedding_batch_size: int = Field(default=32, ge=1)
-    embedding_threads: int | None = Field(default=None, ge=1, description="torch threads; None = all cores.")
+    embedding_threads: int | None = Field(
+        default=None, ge=1, description="Threads of the embedding runtime (torch or ONNX Runtime); None = all cores."
+    )
 
     # chunking
     chunk_tokens: int = Field(default=200, ge=32, description="Token budget of a chunk's text (model word pieces).")

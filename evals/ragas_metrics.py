@@ -8,7 +8,8 @@ the local embedding model) of the answer to the case's reference answer.
 Judged (``--judge PROVIDER:MODEL``, any OpenAI-compatible endpoint: ``ollama``, ``openai``, ``openai-compatible``):
 faithfulness, answer relevancy, context precision and context recall against the reference. The judge is checked
 once before the first case (``GET /models``); unreachable, its metrics are reported as not computed and the run goes
-on; a judgement that fails later leaves that case's metric out and is counted.
+on; a judgement that fails later leaves that case's metric out (logged), and after three in a row the judge is given
+up on (reported as not computed).
 """
 
 from __future__ import annotations
@@ -47,13 +48,9 @@ _GIVE_UP_AFTER = 3  # judgements failing in a row: the judge is gone, stop askin
 class RagasScorer:
     """Scores one case at a time (a ``scorers`` entry of the runner); ``close`` when the run is over."""
 
-    def __init__(
-        self, settings: Settings, judge: str | None = None, embed: Callable[[Sequence[str]], np.ndarray] | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, judge: str | None = None) -> None:
         self.settings = settings
         self.not_computed: dict[str, str] = {}
-        self.judge_failures = 0
-        self._embed = embed
         self._judge_spec = _parse_judge(judge, settings) if judge else None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: Any = None
@@ -69,7 +66,7 @@ class RagasScorer:
     def __call__(self, case: GoldenCase, result: CaseResult, index: KnowledgeIndex) -> dict[str, float | None]:
         if self._metrics is None or result.status == "error":
             return {}
-        embed = self._embed or (lambda texts: np.asarray(index.embedder.encode(texts)))
+        embed = index.embedder.encode
         contexts = [r.text for r in result.retrieved]
         values: dict[str, float | None] = {}
         if case.answerable and case.expected_sources and result.retrieved:
@@ -112,8 +109,7 @@ class RagasScorer:
                 found = self._loop.run_until_complete(asyncio.wait_for(job, self.settings.llm_timeout_s))
                 values[name] = _value(found.value)
                 self._failing = 0
-            except Exception as exc:  # a judgement that fails is left out and counted; the run goes on
-                self.judge_failures += 1
+            except Exception as exc:  # a judgement that fails is left out (and logged); the run goes on
                 self._failing += 1
                 log.warning("judge failed on %s %s: %s", case.id, name, exc)
                 if self._failing >= _GIVE_UP_AFTER:
@@ -123,7 +119,7 @@ class RagasScorer:
 
     def _open_judge(self, embed: Callable[[Sequence[str]], np.ndarray]) -> bool:
         """Check the judge once and build the metrics; False (and the reason recorded) when it is unusable."""
-        if self._failing >= _GIVE_UP_AFTER or any(m in self.not_computed for m in JUDGED):
+        if any(m in self.not_computed for m in JUDGED):  # unreachable, or given up on
             return False
         assert self._judge_spec is not None
         provider, model, base_url, api_key = self._judge_spec
@@ -138,7 +134,6 @@ class RagasScorer:
         except httpx.HTTPError as exc:
             reason = f"judge {provider}:{model} at {base_url} is unreachable ({exc.__class__.__name__}: {exc})"
             self.not_computed |= dict.fromkeys(JUDGED, reason[:300])
-            self._failing = _GIVE_UP_AFTER
             return False
         from openai import AsyncOpenAI
         from ragas.llms import llm_factory
@@ -190,6 +185,8 @@ class _NonLlm:
         self.id_recall = IDBasedContextRecall()
         self.text_recall = NonLLMContextRecall()
         self.string = NonLLMStringSimilarity(distance_measure=DistanceMeasure.LEVENSHTEIN)
+        self._semantic: Any = None
+        self._semantic_embed: Callable[[Sequence[str]], np.ndarray] | None = None
 
     def context(
         self, retrieved_ids: list[str | int], expected_ids: list[str | int], contexts: list[str], evidence: list[str]
@@ -209,9 +206,11 @@ class _NonLlm:
     def similarity(
         self, answer: str, reference: str, embed: Callable[[Sequence[str]], np.ndarray]
     ) -> dict[str, float | None]:
-        from ragas.metrics.collections import SemanticSimilarity
+        if self._semantic is None or embed != self._semantic_embed:  # one per embedding model, not one per case
+            from ragas.metrics.collections import SemanticSimilarity
 
-        semantic = SemanticSimilarity(embeddings=_embeddings(embed))
+            self._semantic, self._semantic_embed = SemanticSimilarity(embeddings=_embeddings(embed)), embed
+        semantic = self._semantic
         return {
             "ragas_string_similarity": _value(self.string.score(reference=reference, response=answer).value),
             "ragas_semantic_similarity": _value(semantic.score(reference=reference, response=answer).value),

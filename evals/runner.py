@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-import numpy as np
-
 from assistant.answers import Answer, Workspace
 from assistant.auth import Principal
 from assistant.context import ContextSource
@@ -32,7 +30,7 @@ from assistant.tools.sandbox import Sandbox, documents_from
 from core.errors import InvalidInputError
 from core.settings import Settings
 from evals.golden import CaseProblem, GoldenCase, read_cases
-from evals.metrics import CaseScore, Embed, Outcome, score, semantic_fact_coverage
+from evals.metrics import CaseScore, Outcome, score, semantic_fact_coverage
 from index.factory import open_index
 from index.knowledge import KnowledgeIndex
 from index.records import SearchMode, Visibility
@@ -160,7 +158,6 @@ class Evaluation:
         *,
         index: KnowledgeIndex | None = None,
         make_assistant: MakeAssistant | None = None,
-        embed: Embed | None = None,
         progress: Progress | None = None,
         scorers: Sequence[Callable[[GoldenCase, CaseResult, KnowledgeIndex], dict[str, float | None]]] = (),
     ) -> None:
@@ -168,9 +165,8 @@ class Evaluation:
         self.base = settings
         self.index = index
         self.make_assistant = make_assistant or _assistant
-        self.embed = embed
         self.progress = progress or (lambda what, done, total: None)
-        self.scorers = list(scorers)
+        self.scorers = [semantic_coverage, *scorers]
 
     def run(self) -> RunResult:
         """Load, ingest, ask and score; problems of single cases are reported, not raised (unless strict)."""
@@ -183,18 +179,17 @@ class Evaluation:
         with ExitStack() as stack:
             settings = self._settings(stack)
             index = self.index or stack.enter_context(open_index(settings))
-            if self.embed is None:
-                self.embed = lambda texts: np.asarray(index.embedder.encode(texts))
             corpus = corpus_of(config)
             orgs = sorted({c.org for c in cases})
+            dumps = {org: cluster_dumps(corpus, org) for org in orgs}
             t0 = time.perf_counter()
-            ingested = self._ingest(index, settings, corpus, orgs) if config.ingest else []
+            ingested = self._ingest(index, settings, corpus, dumps) if config.ingest else []
             ingest_seconds = time.perf_counter() - t0
             cases, missing = _with_sources(index, cases)
             problems += missing
             if config.strict and problems:
                 raise InvalidInputError("; ".join(str(p) for p in problems[:5]))
-            clusters = self._clusters(settings, corpus, orgs)
+            clusters = self._clusters(settings, dumps)
             sandbox = Sandbox(settings, clusters, documents=documents_from(index)) if config.tools else None
             if sandbox is not None:
                 stack.callback(sandbox.close)
@@ -224,28 +219,28 @@ class Evaluation:
             update["data_dir"] = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="aiops-eval-")))
         return self.base.model_copy(update=update)
 
-    def _ingest(self, index: KnowledgeIndex, settings: Settings, corpus: Path, orgs: list[str]) -> list[IngestSummary]:
+    def _ingest(
+        self, index: KnowledgeIndex, settings: Settings, corpus: Path, dumps: dict[str, list[Path]]
+    ) -> list[IngestSummary]:
         summaries = []
-        for org in orgs:
+        for org, org_dumps in dumps.items():
             root = corpus / org
             if root.is_dir():
                 summaries.append(ingest_path(index, settings, org, root, None, self._step(f"{org}: ")))
             else:
                 log.warning("no sources of %s at %s", org, root)
-            for dump in cluster_dumps(corpus, org):
+            for dump in org_dumps:
                 summaries.append(ingest_cluster(index, settings, org, DumpCluster(dump), None, self._step(f"{org}: ")))
         return summaries
 
     def _step(self, prefix: str) -> Progress:
         return lambda what, done, total: self.progress(f"ingesting {prefix}{what}", done, total)
 
-    def _clusters(self, settings: Settings, corpus: Path, orgs: list[str]) -> Clusters:
+    def _clusters(self, settings: Settings, dumps: dict[str, list[Path]]) -> Clusters:
         """The corpus's dumps as the organizations' clusters; without ingestion, the configured clusters."""
         if not self.config.ingest:
             return Clusters.load(settings.clusters_file)
-        return Clusters(
-            [ClusterConfig(org=org, name=dump.name, dump=dump) for org in orgs for dump in cluster_dumps(corpus, org)]
-        )
+        return Clusters([ClusterConfig(org=org, name=d.name, dump=d) for org, found in dumps.items() for d in found])
 
     # -- asking -------------------------------------------------------------------------------------------------
 
@@ -328,14 +323,17 @@ class Evaluation:
         given = ranked if result.status == "answered" else []
         outcome = Outcome(result.status, result.answer, ranked, result.cited, given, result.foreign)
         result.score = score(case.id, case.tags, case.answerable, case.expected_sources, case.expected_facts, outcome)
-        if self.embed is not None and case.answerable and case.expected_facts:
-            result.extra["fact_coverage_semantic"] = semantic_fact_coverage(
-                result.answer, case.expected_facts, self.embed
-            )
         return result
 
 
 _UNSCORED = CaseScore("", (), {})
+
+
+def semantic_coverage(case: GoldenCase, result: CaseResult, index: KnowledgeIndex) -> dict[str, float | None]:
+    """The semantic fact coverage of an answerable case's answer, with the index's own embedding model."""
+    if not (case.answerable and case.expected_facts):
+        return {}
+    return {"fact_coverage_semantic": semantic_fact_coverage(result.answer, case.expected_facts, index.embedder.encode)}
 
 
 class _Recorder(Retriever):
