@@ -15,10 +15,7 @@ lint: setup
 	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
 
 bench: setup
-	.venv/bin/python benchmarks/ingest_search.py
-	.venv/bin/python benchmarks/ask.py
-	.venv/bin/python benchmarks/serve.py
-	.venv/bin/python benchmarks/baseline.py
+	.venv/bin/python -m benchmarks.suite
 
 eval: setup  # the full golden sets, each retrieval mode, ragas metrics, reports and plots in build/eval
 	HF_HUB_OFFLINE=1 .venv/bin/aiops eval run --set corpora/evals --mode all --out build/eval

@@ -88,7 +88,7 @@ def build_context(hits: Sequence[SearchHit], budget_tokens: int, count_tokens: T
             unique.append(hit)
     if not unique:
         return []
-    sizes = count_tokens([str(h.payload.get("text", "")) for h in unique])
+    sizes = _sizes(unique, count_tokens)
     sources: list[ContextSource] = []
     spent = 0
     for hit, size in zip(unique, sizes, strict=True):
@@ -100,6 +100,14 @@ def build_context(hits: Sequence[SearchHit], budget_tokens: int, count_tokens: T
         sources.append(ContextSource(len(sources) + 1, hit, text))
         spent += size
     return sources
+
+
+def _sizes(hits: Sequence[SearchHit], count_tokens: TokenCounter) -> list[int]:
+    """Token counts of the hits' texts: ingestion stored them with each chunk; only the others are counted."""
+    stored = [h.payload.get("tokens") for h in hits]
+    missing = [i for i, n in enumerate(stored) if not isinstance(n, int)]
+    counted = dict(zip(missing, count_tokens([str(hits[i].payload.get("text", "")) for i in missing]), strict=True))
+    return [counted[i] if i in counted else int(n) for i, n in enumerate(stored)]  # type: ignore[arg-type]
 
 
 def _truncate(text: str, budget: int, size: int) -> str:

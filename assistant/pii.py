@@ -14,7 +14,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 DEFAULT_ENTITIES = ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS")
 _EXTRA_SUFFIXES = ("example", "test", "invalid", "localhost", "internal", "local")
@@ -71,7 +71,9 @@ def _analyzer() -> Any:
     provider = NlpEngineProvider(
         nlp_configuration={"nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": "en_core_web_sm"}]}
     )
-    analyzer = AnalyzerEngine(nlp_engine=provider.create_engine(), supported_languages=["en"])
+    engine = provider.create_engine()
+    _names_only(cast(Any, engine).nlp["en"])  # the spaCy engine's pipelines, by language
+    analyzer = AnalyzerEngine(nlp_engine=engine, supported_languages=["en"])
     # Presidio keeps only numbers valid in a numbering plan; a mistyped or fictional number in international form
     # (+44 7700 900239) is still someone's number to mask
     international = Pattern("international phone number", _INTERNATIONAL_PHONE, 0.5)
@@ -79,6 +81,28 @@ def _analyzer() -> Any:
         PatternRecognizer("PHONE_NUMBER", name="InternationalPhone", patterns=[international])
     )
     return analyzer
+
+
+_SPACY_UNUSED = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer")
+
+
+def _names_only(nlp: Any) -> None:
+    """Keep only what masking uses of the spaCy pipeline: the entity recognizer (the small model's has token vectors
+    of its own) and a token's lower-case form as its lemma, which is all Presidio's context words need (they match
+    by substring). The tagger, parser and lemmatizer took half of every analysis (5.6 ms of a short question here;
+    2.7 ms without them, with the same findings)."""
+    from spacy.language import Language
+
+    nlp.select_pipes(disable=[name for name in _SPACY_UNUSED if name in nlp.pipe_names])
+    if "aiops_lower_lemma" not in Language.factories:
+        Language.component("aiops_lower_lemma", func=_lower_lemma)
+    nlp.add_pipe("aiops_lower_lemma", before="ner")
+
+
+def _lower_lemma(doc: Any) -> Any:
+    for token in doc:
+        token.lemma_ = token.lower_
+    return doc
 
 
 class PiiMasker:

@@ -1,52 +1,74 @@
-"""Side by side with what a user would otherwise assemble (issue 10): the same chunks and questions through a plain
-llama-index `VectorStoreIndex` over qdrant-client's local mode with the same embedding model (sentence-transformers
-through llama-index's HuggingFaceEmbedding, its usual setup), against this project's index on the embedded default.
+"""Side by side with what a user would otherwise assemble: the same chunks and questions through a plain llama-index
+`VectorStoreIndex` over qdrant-client's local mode with the same embedding model (sentence-transformers through
+llama-index's HuggingFaceEmbedding, its usual setup), against this project's index on the embedded default.
 
-Both get exactly the chunks this project's ingestion makes of the sample corpora (text with its title and section, as
-embedded here), one organization per metadata filter, so the comparison is of indexing and retrieval, not of parsing.
-Measured: building the index (embedding included), search latency p50/p95 (query embedding included, one org's
-filter), and hit@5 on the golden sets' single-turn answerable document questions. Run:
-`python benchmarks/baseline.py` (results in benchmarks/results/baseline.json and a Markdown table on stdout).
+Both get exactly the chunks this project's ingestion makes (text with its title and section, as embedded here) of the
+sample corpora, with generated documents added to both organizations up to the size measured (distractors for the
+golden questions), one organization per metadata filter, so the comparison is of indexing and retrieval, not of
+parsing. Measured: building the index (embedding included), search latency p50/p95 (query embedding included, one
+org's filter), and hit@5 on the golden sets' single-turn answerable document questions.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import platform
 import statistics
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from benchmarks.common import ROOT, latency
+from benchmarks.corpus import documents_for, write_corpus
+from core.settings import Settings
+from evals.golden import GoldenCase, load_cases
+from evals.metrics import hit_at
+from index.embedding import resolve_model_path
+from index.factory import open_index
+from ingest.sync import ingest_path
 
-from core.settings import Settings  # noqa: E402
-from evals.golden import load_cases  # noqa: E402
-from evals.metrics import hit_at  # noqa: E402
-from index.embedding import resolve_model_path  # noqa: E402
-from index.factory import open_index  # noqa: E402
-from ingest.sync import ingest_path  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
 ORGS = ("northwind", "orbital")
+SAMPLE_CHUNKS = 961  # what the sample corpora of both organizations chunk into
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+def golden_cases() -> list[GoldenCase]:
+    """The single-turn answerable questions about documents (the cluster ones need a cluster)."""
+    return [
+        c
+        for c in load_cases(ROOT / "corpora" / "evals")
+        if c.answerable and not c.history and "cluster" not in c.tags and c.expected_sources
+    ]
 
 
-def ours(data: Path, cases: list[Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def compare(work: Path, chunks: int) -> dict[str, Any]:
+    """Ours and the baseline at about ``chunks`` chunks, with ratios (ours / baseline, speed-ups above 1)."""
+    cases = golden_cases()
+    filler = max(0, chunks - SAMPLE_CHUNKS)
+    for n, org in enumerate(ORGS):
+        if filler:
+            write_corpus(work / "filler" / org, documents_for(filler / len(ORGS)), seed=100 + n)
+    mine, made = ours(work / "ours", work / "filler", cases)
+    theirs = baseline(work / "baseline", made, cases)
+    return {
+        "chunks": mine["chunks"],
+        "ours": mine,
+        "baseline": theirs,
+        "ratios": {
+            "build_speed": round(mine["chunks_per_s"] / theirs["chunks_per_s"], 2),
+            "search_p50_speed": round(theirs["search_ms"]["p50"] / mine["search_ms"]["p50"], 1),
+            "search_p95_speed": round(theirs["search_ms"]["p95"] / mine["search_ms"]["p95"], 1),
+            "hit_at_5_points": round(100 * (mine["hit_at_5"] - theirs["hit_at_5"]), 1),
+        },
+    }
+
+
+def ours(data: Path, filler: Path, cases: list[Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """This project's index: ingest the corpora, then search each case as its org; the chunks for the baseline."""
     settings = Settings(data_dir=data, index_backend="edge")
     with open_index(settings) as index:
         started = time.perf_counter()
         for org in ORGS:
             ingest_path(index, settings, org, ROOT / "corpora" / org)
+            if (filler / org).is_dir():
+                ingest_path(index, settings, org, filler / org)
         build = time.perf_counter() - started
         chunks = []
         for org in ORGS:
@@ -108,50 +130,7 @@ def _figures(build: float, chunks: int, latencies: list[float], found: list[floa
         "chunks": chunks,
         "build_s": round(build, 2),
         "chunks_per_s": round(chunks / build, 1),
-        "search_p50_ms": round(statistics.median(latencies), 2),
-        "search_p95_ms": round(percentile(latencies, 95), 2),
+        "search_ms": latency(latencies),
         "hit_at_5": round(statistics.mean(found), 4),
         "queries": len(found),
     }
-
-
-def main() -> None:
-    cases = [
-        c
-        for c in load_cases(ROOT / "corpora" / "evals")
-        if c.answerable and not c.history and "cluster" not in c.tags and c.expected_sources
-    ]
-    with tempfile.TemporaryDirectory(prefix="aiops-baseline-") as tmp:
-        mine, chunks = ours(Path(tmp) / "ours", cases)
-        theirs = baseline(Path(tmp) / "baseline", chunks, cases)
-    result = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "ours": mine,
-        "baseline": theirs,
-        "ratios": {
-            "build_speed": round(mine["chunks_per_s"] / theirs["chunks_per_s"], 2),
-            "search_p50_speed": round(theirs["search_p50_ms"] / mine["search_p50_ms"], 2),
-            "search_p95_speed": round(theirs["search_p95_ms"] / mine["search_p95_ms"], 2),
-            "hit_at_5_points": round(100 * (mine["hit_at_5"] - theirs["hit_at_5"]), 1),
-        },
-    }
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "baseline.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(f"| | ours ({mine['runtime']}, edge, hybrid) | llama-index VectorStoreIndex + qdrant local | ratio |")
-    print("|---|---|---|---|")
-    r = result["ratios"]
-    print(
-        f"| index build ({mine['chunks']} chunks) | {mine['chunks_per_s']} chunks/s | {theirs['chunks_per_s']} "
-        f"chunks/s | {r['build_speed']}x |"
-    )
-    print(f"| search p50 | {mine['search_p50_ms']} ms | {theirs['search_p50_ms']} ms | {r['search_p50_speed']}x |")
-    print(f"| search p95 | {mine['search_p95_ms']} ms | {theirs['search_p95_ms']} ms | {r['search_p95_speed']}x |")
-    print(
-        f"| hit@5 ({mine['queries']} questions) | {mine['hit_at_5']} | {theirs['hit_at_5']} | "
-        f"{r['hit_at_5_points']:+} points |"
-    )
-
-
-if __name__ == "__main__":
-    main()

@@ -135,3 +135,24 @@ def queries(count: int, seed: int = 11) -> list[str]:
         )
         for _ in range(count)
     ]
+
+
+CHUNKS_PER_DOCUMENT = 6.9  # measured: 1,460 generated documents chunk into 10,053 chunks with the default budget
+
+
+def documents_for(chunks: int) -> int:
+    """How many generated documents make about ``chunks`` chunks."""
+    return max(1, round(chunks / CHUNKS_PER_DOCUMENT))
+
+
+def change(root: Path, share: float, seed: int = 5) -> list[Path]:
+    """Edit ``share`` of the corpus's files in place (one sentence appended to one section each); returns them."""
+    rng = random.Random(seed)
+    files = sorted(root.rglob("*.md"))
+    edited = rng.sample(files, max(1, round(share * len(files))))
+    for path in edited:
+        parts = path.read_text().split("\n## ")
+        n = rng.randrange(1, len(parts)) if len(parts) > 1 else 0
+        parts[n] = parts[n].rstrip("\n") + " " + _sentence(rng) + "\n"
+        path.write_text("\n## ".join(parts))
+    return edited

@@ -60,6 +60,36 @@ def _index_params(kind: str) -> Any:
     )
 
 
+def query_request(
+    flt: q.Filter | None,
+    dense: list[float],
+    sparse: SparseVector,
+    *,
+    limit: int,
+    prefetch_limit: int,
+    mode: SearchMode = "hybrid",
+    rrf_k: int = 60,
+) -> q.QueryRequest:
+    """A search as Edge takes it: hybrid fuses a dense and a BM25 prefetch by reciprocal rank."""
+    dense_q = q.Query.Nearest(dense, using=DENSE)
+    sparse_q = q.Query.Nearest(q.SparseVector(sparse.indices, sparse.values), using=SPARSE)
+    if mode != "hybrid":
+        query = dense_q if mode == "dense" else sparse_q
+        return q.QueryRequest(limit=limit, query=query, filter=flt, with_payload=True, with_vector=[DENSE])
+    fusion: Any = q.Fusion.Rrf(k=rrf_k)  # the stubs type Fusion's nested classes as Fusion itself
+    return q.QueryRequest(
+        limit=limit,
+        prefetches=[
+            q.Prefetch(limit=prefetch_limit, query=dense_q, filter=flt),
+            q.Prefetch(limit=prefetch_limit, query=sparse_q, filter=flt),
+        ],
+        query=fusion,
+        filter=flt,
+        with_payload=True,
+        with_vector=[DENSE],
+    )
+
+
 class EdgeStore:
     """One Edge shard per collection, under the data directory; one process owns it at a time."""
 
@@ -109,30 +139,9 @@ class EdgeStore:
         rrf_k: int,
     ) -> list[FoundPoint]:
         """Best points in the scope, with their dense vector."""
-        flt = _native_filter(scope)
-        dense_q = q.Query.Nearest(dense, using=DENSE)
-        sparse_q = q.Query.Nearest(q.SparseVector(sparse.indices, sparse.values), using=SPARSE)
-        if mode == "hybrid":
-            fusion: Any = q.Fusion.Rrf(k=rrf_k)  # the stubs type Fusion's nested classes as Fusion itself
-            request = q.QueryRequest(
-                limit=limit,
-                prefetches=[
-                    q.Prefetch(limit=prefetch_limit, query=dense_q, filter=flt),
-                    q.Prefetch(limit=prefetch_limit, query=sparse_q, filter=flt),
-                ],
-                query=fusion,
-                filter=flt,
-                with_payload=True,
-                with_vector=[DENSE],
-            )
-        else:
-            request = q.QueryRequest(
-                limit=limit,
-                query=dense_q if mode == "dense" else sparse_q,
-                filter=flt,
-                with_payload=True,
-                with_vector=[DENSE],
-            )
+        request = query_request(
+            _native_filter(scope), dense, sparse, limit=limit, prefetch_limit=prefetch_limit, mode=mode, rrf_k=rrf_k
+        )
         return [FoundPoint.of(p.id, p.score, p.payload, p.vector) for p in self._shard.query(request)]
 
     def scroll(

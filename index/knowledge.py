@@ -76,10 +76,11 @@ class KnowledgeIndex:
             raise ValueError("one dense vector per chunk is required")
         for start in range(0, len(chunks), _WRITE_BATCH):
             batch = chunks[start : start + _WRITE_BATCH]
+            rows = np.asarray(vectors[start : start + _WRITE_BATCH], dtype=np.float32).tolist()
             points = [
                 StoredPoint(
                     id=point_id(owner, c.source_id, c.position),
-                    dense=[float(x) for x in vectors[start + i]],
+                    dense=rows[i],
                     sparse=self.sparse.encode_document(c.embed_text),
                     payload={
                         **c.payload,
@@ -147,7 +148,7 @@ class KnowledgeIndex:
             if cached is not None:
                 self._query_vectors.move_to_end(query)
                 return cached
-        vector = [float(x) for x in self.embedder.encode([query])[0]]
+        vector: list[float] = self.embedder.encode([query])[0].tolist()
         with self._query_lock:
             self._query_vectors[query] = vector
             if len(self._query_vectors) > _QUERY_CACHE_SIZE:

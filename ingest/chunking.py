@@ -23,6 +23,7 @@ class TextChunk:
     line_start: int | None
     line_end: int | None
     page: int | None
+    tokens: int = 0  # model word pieces of the text (of the parts, for a section folded into the chunk before it)
 
 
 def chunk_blocks(
@@ -32,8 +33,12 @@ def chunk_blocks(
 
     With ``raw_lines`` (line-based formats) a chunk's text is the exact source lines of its span.
     """
-    pieces = [piece for block in blocks for piece in _fit(block, count_tokens, budget)]
-    sizes = count_tokens([p.text for p in pieces])
+    fitted = [
+        fit
+        for block, size in zip(blocks, count_tokens([b.text for b in blocks]), strict=True)
+        for fit in _fit(block, size, count_tokens, budget)
+    ]
+    pieces, sizes = [p for p, _ in fitted], [n for _, n in fitted]
     chunks: list[TextChunk] = []
     current: list[int] = []
     for i, piece in enumerate(pieces):
@@ -69,7 +74,10 @@ def _absorb_small(
             continue
         merged.append(chunk)
         merged_sizes.append(size)
-    return merged
+    return [
+        TextChunk(c.text, c.headings, c.line_start, c.line_end, c.page, n)
+        for c, n in zip(merged, merged_sizes, strict=True)
+    ]
 
 
 def _overlap_tail(current: list[int], sizes: list[int], overlap: int, room: int) -> list[int]:
@@ -95,10 +103,11 @@ def _join(pieces: list[Block], raw_lines: list[str] | None) -> TextChunk:
     return TextChunk(text, pieces[0].headings, start, end, pages[0] if pages else None)
 
 
-def _fit(block: Block, count_tokens: TokenCounter, budget: int) -> list[Block]:
-    """The block, or pieces of it that each fit the budget (by lines, then sentences, then words)."""
-    if count_tokens([block.text])[0] <= budget:
-        return [block]
+def _fit(block: Block, size: int, count_tokens: TokenCounter, budget: int) -> list[tuple[Block, int]]:
+    """The block, or pieces of it that each fit the budget (by lines, then sentences, then words), with their
+    token counts (``size`` is the block's)."""
+    if size <= budget:
+        return [(block, size)]
     lines = block.text.split("\n")
     if len(lines) > 1:
         units, per_line = lines, True
@@ -116,7 +125,11 @@ def _fit(block: Block, count_tokens: TokenCounter, budget: int) -> list[Block]:
             group = []
         group.append(i)
     pieces.append(_sub_block(block, units, group, per_line))
-    return [p for piece in pieces for p in (_fit(piece, count_tokens, budget) if piece.text != block.text else [piece])]
+    return [
+        fit
+        for piece, n in zip(pieces, count_tokens([p.text for p in pieces]), strict=True)
+        for fit in (_fit(piece, n, count_tokens, budget) if piece.text != block.text else [(piece, n)])
+    ]
 
 
 def _sub_block(block: Block, units: list[str], group: list[int], per_line: bool) -> Block:

@@ -70,10 +70,11 @@ class IngestRun:
         root = found.root.as_posix()
         summary = IngestSummary(self.org, root, skipped=[FileProblem(s, r) for s, r in found.skipped])
         known = self.index.sources(self.org)  # every root: a source may move between ingest paths
+        by_file = _by_file(known)
         seen: set[str] = set()
         batch: list[_Pending] = []
         for done, source in enumerate(found.files, start=1):
-            for pending in self._prepare(source, root, known, seen, summary):
+            for pending in self._prepare(source, root, by_file.get(source.source_id, []), seen, summary):
                 batch.append(pending)
             if sum(len(p.chunks) for p in batch) >= self.settings.embedding_batch_size * 8:
                 self._flush(batch, summary)
@@ -137,21 +138,17 @@ class IngestRun:
         summary.seconds = time.perf_counter() - started
 
     def _prepare(
-        self, source: SourceFile, root: str, known: dict[str, SourceState], seen: set[str], summary: IngestSummary
+        self, source: SourceFile, root: str, prior: list[SourceState], seen: set[str], summary: IngestSummary
     ) -> list[_Pending]:
+        """The file's sources to embed; ``prior`` is what the index holds of it (its documents, if it has several)."""
         t0 = time.perf_counter()
         try:
             content = read_source(source.path, self.settings.max_file_bytes)
         except UnreadableSource as exc:
             summary.failed.append(FileProblem(source.source_id, str(exc)))
-            seen.update(sid for sid in known if sid == source.source_id or sid.startswith(source.source_id + "#"))
+            seen.update(s.source_id for s in prior)
             return []
         doc_hash = hashlib.sha256(f"{self._fingerprint}:{content.sha256}".encode()).hexdigest()
-        prior = [
-            s
-            for s in known.values()
-            if s.source_id == source.source_id or s.source_id.startswith(source.source_id + "#")
-        ]
         if prior and all(s.doc_hash == doc_hash and s.sync_root == root for s in prior):
             seen.update(s.source_id for s in prior)
             summary.unchanged += len(prior)
@@ -167,7 +164,7 @@ class IngestRun:
             return []
         finally:
             summary.timings["parse"] = summary.timings.get("parse", 0.0) + time.perf_counter() - t0
-        pending = []
+        pending, previous = [], {s.source_id: s for s in prior}
         for document in documents:
             source_id = f"{source.source_id}#{document.key}" if document.key else source.source_id
             seen.add(source_id)
@@ -175,7 +172,7 @@ class IngestRun:
             if not chunks:
                 summary.failed.append(FileProblem(source_id, "no text to index"))
                 continue
-            pending.append(_Pending(source_id, chunks, known.get(source_id)))
+            pending.append(_Pending(source_id, chunks, previous.get(source_id)))
         return pending
 
     def _chunks(
@@ -220,6 +217,7 @@ class IngestRun:
             "line_start": piece.line_start,
             "line_end": piece.line_end,
             "page": piece.page,
+            "tokens": piece.tokens,  # answering budgets its context with it, without counting again
         }
         heading = f"{title} > {section}" if section else title
         return Chunk(source_id, position, piece.text, f"{heading}\n{piece.text}", payload)
@@ -246,14 +244,14 @@ class IngestRun:
         t1 = time.perf_counter()
         fresh = self.index.embedder.encode([c.embed_text for c in missing]) if missing else None
         t2 = time.perf_counter()
-        vectors = {
-            c.payload["content_hash"]: list(v) for c, v in zip(missing, fresh if fresh is not None else [], strict=True)
+        vectors: dict[str, Any] = {
+            c.payload["content_hash"]: v for c, v in zip(missing, fresh if fresh is not None else [], strict=True)
         }
         for pending in batch:
             # position 0 carries the source's state, so it is written last: an interrupted run redoes the source
             ordered = sorted(pending.chunks, key=lambda c: -c.position)
             dense = np.asarray(
-                [vectors.get(c.payload["content_hash"]) or reusable[c.payload["content_hash"]] for c in ordered],
+                [_vector(vectors, reusable, c.payload["content_hash"]) for c in ordered],
                 dtype=np.float32,
             )
             if pending.previous is not None:
@@ -275,6 +273,24 @@ class IngestRun:
         t0 = time.perf_counter()
         work()
         summary.timings[stage] = summary.timings.get(stage, 0.0) + time.perf_counter() - t0
+
+
+def _vector(fresh: dict[str, Any], reusable: dict[str, list[float]], content_hash: str) -> Any:
+    found = fresh.get(content_hash)
+    return found if found is not None else reusable[content_hash]
+
+
+def _by_file(known: dict[str, SourceState]) -> dict[str, list[SourceState]]:
+    """Known sources by the file they came from: a file's own id, or the id before a ``#`` of one of its documents
+    (every such prefix, since a file name may hold a ``#`` too); one pass instead of a scan of all sources per file."""
+    found: dict[str, list[SourceState]] = {}
+    for sid, state in known.items():
+        found.setdefault(sid, []).append(state)
+        cut = sid.find("#")
+        while cut != -1:
+            found.setdefault(sid[:cut], []).append(state)
+            cut = sid.find("#", cut + 1)
+    return found
 
 
 def ingest_path(

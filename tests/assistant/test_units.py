@@ -112,3 +112,16 @@ def test_context_respects_the_token_budget_and_skips_repeats() -> None:
 
     sources = build_context(hits, 70, count)
     assert [s.source_id for s in sources] == ["a.md", "c.md"] and [s.n for s in sources] == [1, 2]
+
+
+def test_context_uses_the_token_counts_stored_with_chunks() -> None:
+    stored = SearchHit("a", 1.0, 0.9, {"source_id": "a.md", "position": 0, "text": "one two three", "tokens": 50})
+    live = SearchHit("b", 0.9, 0.8, {"source_id": "b.md", "position": 0, "text": "four five"})
+    asked: list[str] = []
+
+    def count(texts: object) -> list[int]:
+        asked.extend(texts)  # type: ignore[call-overload]
+        return [len(str(t).split()) for t in texts]  # type: ignore[attr-defined]
+
+    assert [s.source_id for s in build_context([stored, live], 51, count)] == ["a.md"]  # 50 + 2 > 51
+    assert asked == ["four five"]  # only the hit without a stored count was counted

@@ -50,3 +50,13 @@ def test_a_tiny_section_joins_the_chunk_before_it(embedder: SentenceTransformerE
     [chunk] = chunk_blocks(blocks, embedder.count_tokens, budget=100, overlap=0, raw_lines=lines)
     assert chunk.headings == ("Lessons",) and (chunk.line_start, chunk.line_end) == (3, 7)
     assert chunk.text.endswith("## Attendees\n\n- AF, RF")
+
+
+def test_each_chunk_carries_its_token_count(embedder: SentenceTransformerEmbedder) -> None:
+    code = "\n".join(f"kubectl -n shop rollout status deploy/checkout-{i}" for i in range(30))
+    blocks = [Block("Check the pods first.", ("Diagnosis",), 1, 1), Block(code, ("Diagnosis",), 2, 31)]
+    blocks.append(Block("Page the owners.", ("Escalation",), 32, 32))
+    chunks = chunk_blocks(blocks, embedder.count_tokens, budget=60, overlap=0)
+    assert len(chunks) > 2
+    counted = embedder.count_tokens([c.text for c in chunks])
+    assert [c.tokens for c in chunks] == counted  # what answering budgets with, without counting again

@@ -134,3 +134,15 @@ def test_a_source_ingested_from_another_path_is_updated_not_duplicated(
     (root / "docs" / "deploying.md").unlink()
     assert ingest_path(index, settings, "acme", root / "docs").deleted == 1
     assert "deploying.md" not in index.sources("acme")
+
+
+def test_a_file_whose_name_holds_a_hash_is_recognized_on_re_sync(
+    index: KnowledgeIndex, settings: Settings, write_files: Writer
+) -> None:
+    root = write_files({"docs/c#-guide.md": GUIDE, "docs/c.md": RUNBOOK.replace("DiskFull", "Other")})
+    first = ingest_path(index, settings, "acme", root)
+    again = ingest_path(index, settings, "acme", root)
+    assert (first.added, again.unchanged, again.embedded, again.deleted) == (2, 2, 0, 0)
+    (root / "docs" / "c.md").unlink()
+    gone = ingest_path(index, settings, "acme", root)
+    assert (gone.deleted, gone.unchanged) == (1, 1) and set(index.sources("acme")) == {"docs/c#-guide.md"}
