@@ -53,7 +53,10 @@ class Retriever:
             hits = self.with_live(org, query, found, hits)
             # live evidence comes on top of the documents' budget, and the steps of a matched runbook or incident
             # are wanted however far its similarity trails the best hit's
-            budget += sum(self.index.embedder.count_tokens([str(h.payload["text"]) for h in found.hits]))
+            sizes = self.index.embedder.count_tokens([str(h.payload["text"]) for h in found.hits])
+            for hit, size in zip(found.hits, sizes, strict=True):
+                hit.payload["tokens"] = size  # counted once: the context budget reads it
+            budget += sum(sizes)
         if is_troubleshooting(query) or live:
             hits = self.with_steps(org, hits, 1.0 if live else _STEP_SIMILARITY_GAP, visible)
         sources = build_context(hits, budget, self.index.embedder.count_tokens)

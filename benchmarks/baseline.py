@@ -16,9 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import ROOT, latency
+from benchmarks.common import ROOT, edge_settings, latency, stored_embed_text
 from benchmarks.corpus import documents_for, write_corpus
-from core.settings import Settings
 from evals.golden import GoldenCase, load_cases
 from evals.metrics import hit_at
 from index.embedding import resolve_model_path
@@ -62,7 +61,7 @@ def compare(work: Path, chunks: int) -> dict[str, Any]:
 
 def ours(data: Path, filler: Path, cases: list[Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """This project's index: ingest the corpora, then search each case as its org; the chunks for the baseline."""
-    settings = Settings(data_dir=data, index_backend="edge")
+    settings = edge_settings(data)
     with open_index(settings) as index:
         started = time.perf_counter()
         for org in ORGS:
@@ -74,10 +73,7 @@ def ours(data: Path, filler: Path, cases: list[Any]) -> tuple[dict[str, Any], li
         for org in ORGS:
             for source_id in sorted(index.sources(org)):
                 for point in index.chunks(org, source_id):
-                    p = point.payload
-                    section = str(p.get("section") or "")
-                    heading = f"{p.get('title')} > {section}" if section else str(p.get("title"))
-                    chunks.append({"org": org, "source_id": source_id, "text": f"{heading}\n{p.get('text')}"})
+                    chunks.append({"org": org, "source_id": source_id, "text": stored_embed_text(point.payload)})
         index.search(cases[0].org, "warm up", k=5)
         latencies, found = [], []
         for case in cases:

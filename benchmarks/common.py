@@ -21,7 +21,9 @@ RESULTS = ROOT / "benchmarks" / "results"
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from core.settings import Settings  # noqa: E402
 from evals.metrics import percentiles  # noqa: E402
+from index.records import embed_text  # noqa: E402
 
 AIOPS = [sys.executable, "-m", "assistant"]
 
@@ -52,6 +54,21 @@ def _lines(path: str) -> list[str]:
         return Path(path).read_text().splitlines()
     except OSError:
         return []
+
+
+def edge_settings(data: Path, **overrides: Any) -> Settings:
+    """The settings of a benchmark's data folder on the embedded backend."""
+    return Settings(data_dir=data, index_backend="edge", **overrides)
+
+
+def data_env(data: Path, **variables: str) -> dict[str, str]:
+    """The environment of an `aiops` child on that data folder."""
+    return {**os.environ, "AIOPS_DATA_DIR": str(data), "AIOPS_INDEX_BACKEND": "edge", **variables}
+
+
+def stored_embed_text(payload: dict[str, Any]) -> str:
+    """What ingestion embedded for a stored chunk."""
+    return embed_text(str(payload.get("title")), str(payload.get("section") or ""), str(payload.get("text")))
 
 
 def latency(values: Sequence[float]) -> dict[str, float]:

@@ -102,21 +102,23 @@ def _search(scales: list[dict[str, Any]]) -> str:
     rows = []
     for s in scales:
         for layout, f in s["search"].items():
-            e, i, t = f["query_embedding_ms"], f["index_ms"], f["total_ms"]["tenant_filter"]
+            engine = f["engine_ms"]
             rows.append(
                 [
                     s["chunks"],
                     layout,
-                    e["p50"],
-                    _ps(i["tenant_filter"]),
-                    _ps(i["no_filter"]),
-                    _ps(t),
+                    _ps(f["total_ms"]),
+                    f["query_embedding_ms"]["p50"],
+                    _ps(f["index_ms"]),
+                    _ps(engine["tenant_filter"]),
+                    _ps(engine["no_filter"]),
                 ]
             )
-    head = ["chunks", "orgs", "query embedding p50", "index, tenant filter", "index, no filter", "total, tenant filter"]
+    head = ["chunks", "orgs", "total", "query embedding p50", "index", "engine, tenant filter", "engine, no filter"]
     return (
-        "**Search** (hybrid, k=5; ms p50 / p95 / p99; 100 orgs: the same points, each source in one of 100 orgs)\n\n"
-        + _table(head, rows)
+        "**Search** (hybrid, k=5, ms p50 / p95 / p99; total = query embedding + index, what a caller waits for; "
+        "engine = the Edge query alone, with the org's filter and with none; 100 orgs: the same points, each source "
+        "in one of 100 orgs)\n\n" + _table(head, rows)
     )
 
 
@@ -209,12 +211,12 @@ def targets(report: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
             )
         )
         largest = max(scales, key=lambda s: s["chunks"])
-        p50s = {k: v["total_ms"]["tenant_filter"]["p50"] for k, v in largest["search"].items()}
+        p50s = {k: v["total_ms"]["p50"] for k, v in largest["search"].items()}
         found.append(
             (
                 f"search p50 < 30 ms with query embedding at {_k(largest['chunks'])} chunks",
                 ", ".join(f"{k}: {v:.1f} ms" for k, v in p50s.items()),
-                largest["chunks"] >= 90_000 and max(p50s.values()) < 30 if largest["chunks"] >= 90_000 else None,
+                max(p50s.values()) < 30 if largest["chunks"] >= 90_000 else None,
             )
         )
         ten = _near(scales, 10_000)
@@ -243,7 +245,7 @@ def targets(report: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
             f"{most['errors']} errors in {most['requests']} requests at {most['clients']} clients"
             if most
             else "not run",
-            most["errors"] == 0 and most["clients"] >= 32 if most else None,
+            most["errors"] == 0 if most and most["clients"] >= 32 else None,
         )
     )
     return found

@@ -12,20 +12,18 @@ is its own), into a data folder that the HTTP load then serves. In this process,
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
 import statistics
 import time
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from benchmarks.common import AIOPS, latency, run_child, since
+from benchmarks.common import AIOPS, data_env, edge_settings, latency, run_child, since, stored_embed_text
 from benchmarks.corpus import change, documents_for, queries, write_corpus
 from core.settings import Settings
 from index.edge_store import EdgeStore, query_request
@@ -37,7 +35,8 @@ from index.tenancy import ORG_FIELD, scope
 
 ORG = "bench"
 TENANTS = 100
-_INDEX_FIELDS = {"source_id", "position", "text", ORG_FIELD}
+_INDEX_FIELDS = {"source_id", "position", "text", ORG_FIELD}  # the index sets these itself
+_COPY_BATCH = 512
 
 
 @dataclass(frozen=True)
@@ -56,10 +55,7 @@ class Scale:
         return self.work / "data"
 
     def settings(self, **overrides: Any) -> Settings:
-        return Settings(data_dir=self.data, index_backend="edge", **overrides)
-
-    def env(self) -> dict[str, str]:
-        return {**os.environ, "AIOPS_DATA_DIR": str(self.data), "AIOPS_INDEX_BACKEND": "edge"}
+        return edge_settings(self.data, **overrides)
 
 
 def measure(scale: Scale, query_count: int, sample: int, asks: int) -> dict[str, Any]:
@@ -75,7 +71,7 @@ def measure(scale: Scale, query_count: int, sample: int, asks: int) -> dict[str,
     with open_index(scale.settings(), embedder) as index:
         raw = _raw_embedding(index, sample)
         asked = queries(query_count)
-        search = {"1 org": _search(index, [ORG], asked)}
+        search = {"1 org": _search(index, scale.settings(), [ORG], asked)}
         ask = _ask(index, scale.settings(answer_cache_ttl_s=0), asked[:asks])
         spread = scale.work / "tenants"
         search[f"{TENANTS} orgs"] = _spread_search(index, embedder, spread, asked)
@@ -105,7 +101,7 @@ def measure(scale: Scale, query_count: int, sample: int, asks: int) -> dict[str,
 
 
 def _ingest(scale: Scale) -> dict[str, Any]:
-    out, wall, peak = run_child([*AIOPS, "ingest", str(scale.corpus), "--org", ORG, "--json"], scale.env())
+    out, wall, peak = run_child([*AIOPS, "ingest", str(scale.corpus), "--org", ORG, "--json"], data_env(scale.data))
     summary: dict[str, Any] = json.loads(out)
     if summary["failed_count"]:
         raise RuntimeError(f"ingestion failed on {summary['failed_count']} files: {summary['failed'][:3]}")
@@ -124,51 +120,52 @@ def _resync(summary: dict[str, Any], first_seconds: float) -> dict[str, Any]:
     }
 
 
-def embed_text(point: FoundPoint) -> str:
-    """What ingestion embedded for a stored chunk (title and section above the text)."""
-    p = point.payload
-    section = str(p.get("section") or "")
-    heading = f"{p.get('title')} > {section}" if section else str(p.get("title"))
-    return f"{heading}\n{p.get('text')}"
-
-
 def _raw_embedding(index: KnowledgeIndex, sample: int) -> dict[str, Any]:
     points = list(index.store.scroll(scope(ORG), fields=["title", "section", "text"]))
-    texts = [embed_text(p) for p in random.Random(3).sample(points, min(sample, len(points)))]
+    texts = [stored_embed_text(p.payload) for p in random.Random(3).sample(points, min(sample, len(points)))]
     index.embedder.encode(texts[:32])  # warm-up: the model loads
     started = time.perf_counter()
     index.embedder.encode(texts)
     return {"sample": len(texts), "chunks_per_s": round(len(texts) / (time.perf_counter() - started), 2)}
 
 
-def _search(index: KnowledgeIndex, orgs: list[str], asked: list[str]) -> dict[str, Any]:
-    """Each query as one of ``orgs`` (tenant filter) and over the whole shard (no filter), split into parts."""
+def _search(index: KnowledgeIndex, settings: Settings, orgs: list[str], asked: list[str]) -> dict[str, Any]:
+    """Each query as one of ``orgs``: its embedding, then the search as a caller gets it (``index.search``, the
+    vector cached by then: index time); and the engine alone on the same request with the tenant filter and with no
+    filter at all (which of the two runs first alternates), what the filter itself costs."""
     store = index.store
     assert isinstance(store, EdgeStore), "the search figures are of the embedded backend"
     index.search(orgs[0], "warm up", k=5)
-    embed, filtered, unfiltered = [], [], []
+    embed: list[float] = []
+    searched: list[float] = []
+    engine: dict[str, list[float]] = {"tenant_filter": [], "no_filter": []}
+    prefetch = max(5 * settings.prefetch_factor, 20)
     rng = random.Random(13)
-    for q in asked:
+    for n, q in enumerate(asked):
+        org = rng.choice(orgs)
         index.forget_queries()
         t0 = time.perf_counter()
         vector = index.query_vector(q)
         embed.append(since(t0))
         t1 = time.perf_counter()
-        index.search(rng.choice(orgs), q, k=5)  # the vector is cached now: index time only
-        filtered.append(since(t1))
-        t2 = time.perf_counter()
-        request = query_request(None, vector, index.sparse.encode_query(q), limit=5, prefetch_limit=20, rrf_k=60)
-        # straight to the engine: the store itself has no unscoped search, on purpose
-        store._shard.query(request)  # noqa: SLF001
-        unfiltered.append(since(t2))
-    totals = [e + f for e, f in zip(embed, filtered, strict=True)]
+        index.search(org, q, k=5)
+        searched.append(since(t1))
+        sparse = index.sparse.encode_query(q)
+        scopes = {"tenant_filter": scope(org), "no_filter": None}
+        for name in sorted(scopes, reverse=n % 2 == 1):
+            request = query_request(
+                scopes[name], vector, sparse, limit=5, prefetch_limit=prefetch, rrf_k=settings.rrf_k
+            )
+            t2 = time.perf_counter()
+            # straight to the engine: the store itself has no unscoped search, on purpose
+            [FoundPoint.of(p.id, p.score, p.payload, p.vector) for p in store._shard.query(request)]  # noqa: SLF001
+            engine[name].append(since(t2))
+    totals = [e + s for e, s in zip(embed, searched, strict=True)]
     return {
         "query_embedding_ms": latency(embed),
-        "index_ms": {"tenant_filter": latency(filtered), "no_filter": latency(unfiltered)},
-        "total_ms": {
-            "tenant_filter": latency(totals),
-            "no_filter": latency([e + u for e, u in zip(embed, unfiltered, strict=True)]),
-        },
+        "index_ms": latency(searched),
+        "engine_ms": {name: latency(values) for name, values in engine.items()},
+        "total_ms": latency(totals),
         "query_embedding_p50_share": round(statistics.median(embed) / statistics.median(totals), 3),
     }
 
@@ -177,27 +174,33 @@ def _spread_search(index: KnowledgeIndex, embedder: Embedder, folder: Path, aske
     """The same points (vectors reused, not re-embedded) in a fresh index, each source in one of 100 orgs."""
     orgs = [f"org-{n:03d}" for n in range(TENANTS)]
     started = time.perf_counter()
-    with open_index(Settings(data_dir=folder, index_backend="edge"), embedder) as spread:
-        by_org: dict[str, list[tuple[Chunk, list[float]]]] = {}
-        for point in _points(index):
+    with open_index(edge_settings(folder), embedder) as spread:
+        pending: dict[str, list[FoundPoint]] = {}
+        for point in index.store.scroll(scope(ORG), with_dense=True):
             org = orgs[zlib.crc32(str(point.payload["source_id"]).encode()) % TENANTS]
-            chunk = Chunk(
-                str(point.payload["source_id"]),
-                int(point.payload["position"]),
-                str(point.payload["text"]),
-                embed_text(point),
-                {k: v for k, v in point.payload.items() if k not in _INDEX_FIELDS},
-            )
-            by_org.setdefault(org, []).append((chunk, point.dense or []))
-        for org, rows in by_org.items():
-            spread.write(org, [c for c, _ in rows], np.asarray([v for _, v in rows], dtype=np.float32))
+            pending.setdefault(org, []).append(point)
+            if len(pending[org]) >= _COPY_BATCH:
+                _copy(spread, org, pending.pop(org))
+        for org, points in pending.items():
+            _copy(spread, org, points)
         spread.optimize()
         copied = time.perf_counter() - started
-        return _search(spread, orgs, asked) | {"copy_seconds": round(copied, 1)}
+        return _search(spread, edge_settings(folder), orgs, asked) | {"copy_seconds": round(copied, 1)}
 
 
-def _points(index: KnowledgeIndex) -> Iterator[FoundPoint]:
-    yield from index.store.scroll(scope(ORG), with_dense=True)
+def _copy(target: KnowledgeIndex, org: str, points: list[FoundPoint]) -> None:
+    """Points of another org's index written as ``org``'s, with their vectors."""
+    chunks = [
+        Chunk(
+            str(p.payload["source_id"]),
+            int(p.payload["position"]),
+            str(p.payload["text"]),
+            stored_embed_text(p.payload),
+            {k: v for k, v in p.payload.items() if k not in _INDEX_FIELDS},
+        )
+        for p in points
+    ]
+    target.write(org, chunks, np.asarray([p.dense for p in points], dtype=np.float32))
 
 
 def _ask(index: KnowledgeIndex, settings: Settings, asked: list[str]) -> dict[str, Any]:

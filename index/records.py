@@ -21,6 +21,12 @@ def point_id(org: str, source_id: str, position: int) -> str:
     return str(uuid.uuid5(_POINT_NAMESPACE, f"{org}\x00{source_id}\x00{position}"))
 
 
+def embed_text(title: str, section: str, text: str) -> str:
+    """What is embedded of a chunk: its title and section above its text (a passage rarely says what it is about)."""
+    heading = f"{title} > {section}" if section else title
+    return f"{heading}\n{text}"
+
+
 @dataclass(frozen=True)
 class Chunk:
     """One unit that is embedded, stored, retrieved and cited."""

@@ -23,7 +23,7 @@ class TextChunk:
     line_start: int | None
     line_end: int | None
     page: int | None
-    tokens: int = 0  # model word pieces of the text (of the parts, for a section folded into the chunk before it)
+    tokens: int = 0  # model word pieces of the text
 
 
 def chunk_blocks(
@@ -62,6 +62,7 @@ def _absorb_small(
     sizes = count_tokens([c.text for c in chunks])
     merged: list[TextChunk] = []
     merged_sizes: list[int] = []
+    folded: set[int] = set()
     for chunk, size in zip(chunks, sizes, strict=True):
         if merged and size < MIN_CHUNK_TOKENS and merged_sizes[-1] + size <= budget:
             previous = merged[-1]
@@ -71,12 +72,15 @@ def _absorb_small(
                 text = "\n".join(raw_lines[start - 1 : end]).strip()
             merged[-1] = TextChunk(text, previous.headings, start, end, previous.page)
             merged_sizes[-1] += size
+            folded.add(len(merged) - 1)
             continue
         merged.append(chunk)
         merged_sizes.append(size)
+    # a folded chunk's text is its whole span of source lines (the folded heading too): counted as it is
+    recounted = dict(zip(sorted(folded), count_tokens([merged[i].text for i in sorted(folded)]), strict=True))
     return [
-        TextChunk(c.text, c.headings, c.line_start, c.line_end, c.page, n)
-        for c, n in zip(merged, merged_sizes, strict=True)
+        TextChunk(c.text, c.headings, c.line_start, c.line_end, c.page, recounted.get(i, n))
+        for i, (c, n) in enumerate(zip(merged, merged_sizes, strict=True))
     ]
 
 
@@ -119,8 +123,8 @@ def _fit(block: Block, size: int, count_tokens: TokenCounter, budget: int) -> li
     sizes = count_tokens(units)
     pieces: list[Block] = []
     group: list[int] = []
-    for i, size in enumerate(sizes):
-        if group and sum(sizes[j] for j in group) + size > budget:
+    for i, unit_size in enumerate(sizes):
+        if group and sum(sizes[j] for j in group) + unit_size > budget:
             pieces.append(_sub_block(block, units, group, per_line))
             group = []
         group.append(i)

@@ -19,7 +19,7 @@ import numpy as np
 
 from core.settings import Settings
 from index.knowledge import KnowledgeIndex, SourceState
-from index.records import Chunk, SourceType
+from index.records import Chunk, SourceType, embed_text
 from index.tenancy import validate_org
 from ingest.chunking import TextChunk, chunk_blocks
 from ingest.discovery import SourceFile, discover
@@ -30,7 +30,7 @@ from ingest.summary import FileProblem, IngestSummary
 
 log = logging.getLogger(__name__)
 
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"  # 2: chunks carry their token count
 Progress = Callable[[str, int, int], None]  # (source id, files done, files in all)
 
 
@@ -219,8 +219,7 @@ class IngestRun:
             "page": piece.page,
             "tokens": piece.tokens,  # answering budgets its context with it, without counting again
         }
-        heading = f"{title} > {section}" if section else title
-        return Chunk(source_id, position, piece.text, f"{heading}\n{piece.text}", payload)
+        return Chunk(source_id, position, piece.text, embed_text(title, section, piece.text), payload)
 
     @staticmethod
     def _type_metadata(doc: ParsedDocument, source: SourceFile) -> dict[str, Any]:

@@ -88,3 +88,30 @@ def test_masked_provider_masks_the_prompt_and_unmasks_split_placeholders(masker:
     sent = inner.seen[0].messages[0].content
     assert "Priya Raman" not in sent and "priya.raman@" not in sent and "+44 7700" not in sent
     assert wrapped.model == "scripted-model" and wrapped.generative
+
+
+@pytest.mark.slow
+def test_the_reduced_spacy_pipeline_finds_what_the_full_one_finds() -> None:
+    """Masking runs only spaCy's sentence and entity recognizers (half the time): on every paragraph of the sample
+    postmortems and a few docs, it must find exactly what the whole pipeline finds."""
+    import re
+    from pathlib import Path
+
+    from assistant.pii import DEFAULT_ENTITIES, _analyzer
+
+    corpora = Path(__file__).resolve().parents[2] / "corpora"
+    files = sorted(corpora.glob("*/incidents/*.md")) + sorted(corpora.glob("*/docs/*.md"))[:10]
+    paragraphs = [p for f in files for p in re.split(r"\n\s*\n", f.read_text()) if p.strip()]
+    full, reduced = _analyzer(reduced=False), _analyzer()
+    assert "parser" in full.nlp_engine.nlp["en"].pipe_names and "parser" not in reduced.nlp_engine.nlp["en"].pipe_names
+
+    def found(analyzer: object, text: str) -> set[tuple[str, int, int]]:
+        results = analyzer.analyze(text, language="en", entities=list(DEFAULT_ENTITIES), score_threshold=0.4)  # type: ignore[attr-defined]
+        return {(r.entity_type, r.start, r.end) for r in results}
+
+    findings = 0
+    for text in paragraphs:
+        expected = found(full, text)
+        assert found(reduced, text) == expected, text[:200]
+        findings += len(expected)
+    assert len(paragraphs) > 300 and findings > 100  # the comparison saw names, emails and numbers

@@ -50,6 +50,7 @@ def test_a_tiny_section_joins_the_chunk_before_it(embedder: SentenceTransformerE
     [chunk] = chunk_blocks(blocks, embedder.count_tokens, budget=100, overlap=0, raw_lines=lines)
     assert chunk.headings == ("Lessons",) and (chunk.line_start, chunk.line_end) == (3, 7)
     assert chunk.text.endswith("## Attendees\n\n- AF, RF")
+    assert chunk.tokens == embedder.count_tokens([chunk.text])[0]  # the folded heading and lines counted too
 
 
 def test_each_chunk_carries_its_token_count(embedder: SentenceTransformerEmbedder) -> None:
