@@ -31,6 +31,9 @@ from ingest.summary import FileProblem, IngestSummary
 log = logging.getLogger(__name__)
 
 PARSER_VERSION = "2"  # 2: chunks carry their token count
+# chunks embedded together: the embedder sorts them by length, so a wider window pads less (measured on the generated
+# corpus: 256 chunks 83 chunks/s, 1,024 92, 2,048 99); the window is also what an interrupted run redoes
+EMBED_WINDOW = 1024
 Progress = Callable[[str, int, int], None]  # (source id, files done, files in all)
 
 
@@ -76,7 +79,7 @@ class IngestRun:
         for done, source in enumerate(found.files, start=1):
             for pending in self._prepare(source, root, by_file.get(source.source_id, []), seen, summary):
                 batch.append(pending)
-            if sum(len(p.chunks) for p in batch) >= self.settings.embedding_batch_size * 8:
+            if sum(len(p.chunks) for p in batch) >= EMBED_WINDOW:
                 self._flush(batch, summary)
                 batch = []
             if progress:
@@ -102,7 +105,7 @@ class IngestRun:
             pending = self._rendered(source, root, known.get(source.source_id), summary)
             if pending is not None:
                 batch.append(pending)
-            if sum(len(p.chunks) for p in batch) >= self.settings.embedding_batch_size * 8:
+            if sum(len(p.chunks) for p in batch) >= EMBED_WINDOW:
                 self._flush(batch, summary)
                 batch = []
             if progress:
