@@ -139,7 +139,6 @@ def _search(index: KnowledgeIndex, settings: Settings, orgs: list[str], asked: l
     embed: list[float] = []
     searched: list[float] = []
     engine: dict[str, list[float]] = {"tenant_filter": [], "no_filter": []}
-    prefetch = max(5 * settings.prefetch_factor, 20)
     rng = random.Random(13)
     for n, q in enumerate(asked):
         org = rng.choice(orgs)
@@ -154,7 +153,7 @@ def _search(index: KnowledgeIndex, settings: Settings, orgs: list[str], asked: l
         scopes = {"tenant_filter": scope(org), "no_filter": None}
         for name in sorted(scopes, reverse=n % 2 == 1):
             request = query_request(
-                scopes[name], vector, sparse, limit=5, prefetch_limit=prefetch, rrf_k=settings.rrf_k
+                scopes[name], vector, sparse, limit=5, prefetch_limit=index.prefetch_limit(5), rrf_k=settings.rrf_k
             )
             t2 = time.perf_counter()
             # straight to the engine: the store itself has no unscoped search, on purpose
@@ -174,7 +173,8 @@ def _spread_search(index: KnowledgeIndex, embedder: Embedder, folder: Path, aske
     """The same points (vectors reused, not re-embedded) in a fresh index, each source in one of 100 orgs."""
     orgs = [f"org-{n:03d}" for n in range(TENANTS)]
     started = time.perf_counter()
-    with open_index(edge_settings(folder), embedder) as spread:
+    settings = edge_settings(folder)
+    with open_index(settings, embedder) as spread:
         pending: dict[str, list[FoundPoint]] = {}
         for point in index.store.scroll(scope(ORG), with_dense=True):
             org = orgs[zlib.crc32(str(point.payload["source_id"]).encode()) % TENANTS]
@@ -185,7 +185,7 @@ def _spread_search(index: KnowledgeIndex, embedder: Embedder, folder: Path, aske
             _copy(spread, org, points)
         spread.optimize()
         copied = time.perf_counter() - started
-        return _search(spread, edge_settings(folder), orgs, asked) | {"copy_seconds": round(copied, 1)}
+        return _search(spread, settings, orgs, asked) | {"copy_seconds": round(copied, 1)}
 
 
 def _copy(target: KnowledgeIndex, org: str, points: list[FoundPoint]) -> None:

@@ -135,11 +135,15 @@ class KnowledgeIndex:
                 dense,
                 self.sparse.encode_query(query),
                 limit=k,
-                prefetch_limit=max(k * self._prefetch_factor, 20),
+                prefetch_limit=self.prefetch_limit(k),
                 mode=mode,
                 rrf_k=self._rrf_k,
             )
         return [SearchHit(p.id, p.score, _similarity(dense, p), p.payload) for p in found]
+
+    def prefetch_limit(self, k: int) -> int:
+        """Candidates each of the hybrid search's two prefetches brings for ``k`` results."""
+        return max(k * self._prefetch_factor, 20)
 
     def query_vector(self, query: str) -> list[float]:
         """The dense vector of a query, from a small LRU cache (repeated questions skip the model)."""

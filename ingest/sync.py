@@ -246,14 +246,14 @@ class IngestRun:
         t1 = time.perf_counter()
         fresh = self.index.embedder.encode([c.embed_text for c in missing]) if missing else None
         t2 = time.perf_counter()
-        vectors: dict[str, Any] = {
+        vectors: dict[str, Any] = reusable | {
             c.payload["content_hash"]: v for c, v in zip(missing, fresh if fresh is not None else [], strict=True)
         }
         for pending in batch:
             # position 0 carries the source's state, so it is written last: an interrupted run redoes the source
             ordered = sorted(pending.chunks, key=lambda c: -c.position)
             dense = np.asarray(
-                [_vector(vectors, reusable, c.payload["content_hash"]) for c in ordered],
+                [vectors[c.payload["content_hash"]] for c in ordered],
                 dtype=np.float32,
             )
             if pending.previous is not None:
@@ -275,11 +275,6 @@ class IngestRun:
         t0 = time.perf_counter()
         work()
         summary.timings[stage] = summary.timings.get(stage, 0.0) + time.perf_counter() - t0
-
-
-def _vector(fresh: dict[str, Any], reusable: dict[str, list[float]], content_hash: str) -> Any:
-    found = fresh.get(content_hash)
-    return found if found is not None else reusable[content_hash]
 
 
 def _by_file(known: dict[str, SourceState]) -> dict[str, list[SourceState]]:
